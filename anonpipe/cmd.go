@@ -1,0 +1,261 @@
+package anonpipe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+)
+
+// Cmd is an exec.Cmd that can carry anonymous pipes to its child. It embeds
+// *exec.Cmd, so every field and method of exec.Cmd is available, and an
+// existing command can be wrapped as &anonpipe.Cmd{Cmd: existing}.
+//
+// [Cmd.ToChild] and [Cmd.FromChild] attach pipes before Start. Start, Wait,
+// Run, Output and CombinedOutput behave as exec.Cmd's, and also close the
+// pipes' ends at the right moments: the parent's copies of the child's ends
+// when Start returns, and the parent's own ends when Wait has seen the child
+// exit. Call them on the Cmd, not on the embedded exec.Cmd, which knows
+// nothing of the pipes.
+//
+// A Cmd cannot be reused after Start, as with exec.Cmd.
+type Cmd struct {
+	*exec.Cmd
+
+	started    bool
+	childEnds  []*os.File  // held until Start returns
+	parentEnds []io.Closer // held until Wait sees the child exit
+}
+
+// Command returns a Cmd to run the named program with the given arguments,
+// as exec.Command does.
+func Command(name string, arg ...string) *Cmd {
+	return &Cmd{Cmd: exec.Command(name, arg...)}
+}
+
+// CommandContext is like Command but includes a context, as
+// exec.CommandContext does: the child is killed (or its Cancel function is
+// called) if ctx is done before the command completes on its own.
+func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
+	return &Cmd{Cmd: exec.CommandContext(ctx, name, arg...)}
+}
+
+// ToChild makes a pipe from this process to the child, like .NET's
+// AnonymousPipeServerStream(PipeDirection.Out). It returns the parent's
+// write end and the handle string of the child's read end, which the child
+// passes to [OpenReader]. Pass the handle to the child yourself, usually as
+// an argument; it is only valid in the child.
+//
+// On Unix the child's end is added to ExtraFiles, and the handle is its
+// descriptor number in the child: 3 plus its index in ExtraFiles, counting
+// files already listed there. Do not remove or reorder ExtraFiles entries
+// after calling ToChild. On Windows the child's end is made inheritable and
+// appended to SysProcAttr.AdditionalInheritedHandles, so it goes to this
+// child alone, and the handle is its decimal HANDLE value.
+//
+// Start closes the parent's copy of the child's end, so the parent's writes
+// fail with [ErrBrokenPipe] once the child has closed its end or exited.
+// Wait closes w after the child exits; it is thus incorrect to call Wait
+// before all writes to w have completed. Closing w earlier is the way to
+// send the child EOF.
+//
+// ToChild fails after Start, on a Cmd with no exec.Cmd, and for an invalid
+// Option. On failure nothing is attached and nothing is left open.
+func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
+	if err := c.canAttach("ToChild"); err != nil {
+		return nil, "", err
+	}
+	r, w, err := Pipe(opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	handle, err = c.attach(r.f)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, "", err
+	}
+	c.childEnds = append(c.childEnds, r.f)
+	c.parentEnds = append(c.parentEnds, w)
+	return w, handle, nil
+}
+
+// FromChild makes a pipe from the child to this process, like .NET's
+// AnonymousPipeServerStream(PipeDirection.In). It returns the parent's read
+// end and the handle string of the child's write end, which the child passes
+// to [OpenWriter]. Handles are passed and numbered as for [Cmd.ToChild].
+//
+// Start closes the parent's copy of the child's end, so the parent reads
+// io.EOF once the child, and any process it handed its end to, has closed it
+// or exited. Wait closes r after the child exits; it is thus incorrect to
+// call Wait before all reads from r have completed.
+//
+// FromChild fails after Start, on a Cmd with no exec.Cmd, and for an invalid
+// Option. On failure nothing is attached and nothing is left open.
+func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
+	if err := c.canAttach("FromChild"); err != nil {
+		return nil, "", err
+	}
+	r, w, err := Pipe(opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	handle, err = c.attach(w.f)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, "", err
+	}
+	c.childEnds = append(c.childEnds, w.f)
+	c.parentEnds = append(c.parentEnds, r)
+	return r, handle, nil
+}
+
+func (c *Cmd) canAttach(method string) error {
+	switch {
+	case c.Cmd == nil:
+		return errors.New("anonpipe: " + method + " on a Cmd with a nil exec.Cmd")
+	case c.started || c.Process != nil:
+		return errors.New("anonpipe: " + method + " after Start")
+	}
+	return nil
+}
+
+// Start starts the command, as exec.Cmd.Start does, and then closes the
+// parent's copies of the child's pipe ends, whether or not the child
+// started. If Start fails, it also closes the parent's ends, so a failed
+// Start leaks nothing. Start fails if called twice, without closing
+// anything.
+func (c *Cmd) Start() error {
+	if c.Cmd == nil {
+		return errors.New("anonpipe: Start on a Cmd with a nil exec.Cmd")
+	}
+	if c.started || c.Process != nil {
+		return errors.New("anonpipe: already started")
+	}
+	c.started = true
+	err := c.Cmd.Start()
+	closeAll(c.childEnds)
+	c.childEnds = nil
+	if err != nil {
+		closeAll(c.parentEnds)
+		c.parentEnds = nil
+	}
+	return err
+}
+
+// Wait waits for the command to exit, as exec.Cmd.Wait does, and then closes
+// the parent's ends of the pipes attached with ToChild and FromChild, whatever
+// Wait returns. A Read or Write still pending on them returns an error
+// matching os.ErrClosed, and bytes the parent has not read are lost: it is
+// thus incorrect to call Wait before all reads and writes on those ends have
+// completed, as with exec.Cmd.StdoutPipe.
+//
+// If the child handed its end to a process that outlives it, the parent's
+// reads from that pipe do not see EOF until that process closes it too; Wait
+// itself does not wait for the pipes, so it returns when the child exits.
+// Wait does not close anything if the command was never started or was
+// already waited for.
+func (c *Cmd) Wait() error {
+	if c.Cmd == nil {
+		return errors.New("anonpipe: Wait on a Cmd with a nil exec.Cmd")
+	}
+	err := c.Cmd.Wait()
+	if c.ProcessState != nil {
+		closeAll(c.parentEnds)
+		c.parentEnds = nil
+	}
+	return err
+}
+
+// Run starts the command and waits for it to complete, as exec.Cmd.Run
+// does, closing the pipes' ends as Start and Wait do. Reads and writes on
+// the parent's ends must happen in other goroutines, and must complete
+// before the child exits.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Output runs the command and returns its standard output, as
+// exec.Cmd.Output does: it fails if Stdout is already set, and if Stderr is
+// nil it keeps the first 32 KiB of the child's standard error in the
+// *exec.ExitError it returns when the child fails.
+func (c *Cmd) Output() ([]byte, error) {
+	if c.Cmd == nil {
+		return nil, errors.New("anonpipe: Output on a Cmd with a nil exec.Cmd")
+	}
+	if c.Stdout != nil {
+		return nil, errors.New("exec: Stdout already set")
+	}
+	var stdout bytes.Buffer
+	c.Stdout = &stdout
+	var stderr *prefixBuffer
+	if c.Stderr == nil {
+		stderr = &prefixBuffer{max: 32 << 10}
+		c.Stderr = stderr
+	}
+	err := c.Run()
+	var ee *exec.ExitError
+	if stderr != nil && errors.As(err, &ee) {
+		ee.Stderr = stderr.b
+	}
+	return stdout.Bytes(), err
+}
+
+// CombinedOutput runs the command and returns its standard output and
+// standard error together, as exec.Cmd.CombinedOutput does: it fails if
+// Stdout or Stderr is already set.
+func (c *Cmd) CombinedOutput() ([]byte, error) {
+	if c.Cmd == nil {
+		return nil, errors.New("anonpipe: CombinedOutput on a Cmd with a nil exec.Cmd")
+	}
+	if c.Stdout != nil {
+		return nil, errors.New("exec: Stdout already set")
+	}
+	if c.Stderr != nil {
+		return nil, errors.New("exec: Stderr already set")
+	}
+	var b bytes.Buffer
+	c.Stdout = &b
+	c.Stderr = &b
+	err := c.Run()
+	return b.Bytes(), err
+}
+
+// Close closes every pipe end that ToChild and FromChild made and that the
+// Cmd still holds: both ends of each pipe before Start, the parent's ends
+// between Start and Wait, nothing after Wait. Use it, typically deferred, to
+// release a command that may never be started or waited for. It neither
+// stops nor waits for a running child, which sees EOF or a broken pipe. Ends
+// the caller already closed are skipped. Close may be called more than once.
+func (c *Cmd) Close() error {
+	err := errors.Join(closeAll(c.childEnds), closeAll(c.parentEnds))
+	c.childEnds, c.parentEnds = nil, nil
+	return err
+}
+
+func closeAll[T io.Closer](cs []T) error {
+	var errs []error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// prefixBuffer keeps the first max bytes written to it and discards the rest.
+type prefixBuffer struct {
+	b   []byte
+	max int
+}
+
+func (p *prefixBuffer) Write(b []byte) (int, error) {
+	p.b = append(p.b, b[:min(len(b), p.max-len(p.b))]...)
+	return len(b), nil
+}

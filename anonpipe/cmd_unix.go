@@ -1,0 +1,15 @@
+//go:build unix
+
+package anonpipe
+
+import (
+	"os"
+	"strconv"
+)
+
+// attach lists the child's end in ExtraFiles. exec.Cmd dups it to
+// descriptor 3+i in the child, after which the parent's copy can be closed.
+func (c *Cmd) attach(end *os.File) (string, error) {
+	c.ExtraFiles = append(c.ExtraFiles, end)
+	return strconv.Itoa(2 + len(c.ExtraFiles)), nil
+}

@@ -1,0 +1,160 @@
+//go:build unix
+
+package anonpipe_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/anonpipe/anonpipe/anonpipe"
+	"github.com/matryer/is"
+)
+
+// The checks in this file count descriptors, which only Unix lets a test
+// do cheaply and exactly.
+
+func TestChildHoldsOnlyItsOwnDescriptors(t *testing.T) {
+	is := is.New(t)
+	// A pipe the child must not get: made by Pipe, never handed over.
+	stray, strayW, err := anonpipe.Pipe()
+	is.NoErr(err) // making an unrelated pipe
+	defer stray.Close()
+	defer strayW.Close()
+
+	c := child(t, "fds")
+	devnull, err := os.Open(os.DevNull)
+	is.NoErr(err) // opening a file the user passes on their own
+	defer devnull.Close()
+	c.ExtraFiles = []*os.File{devnull}
+	w, h, err := c.ToChild()
+	is.NoErr(err)    // attaching a pipe after the user's ExtraFiles entry
+	is.Equal(h, "4") // the handle counts the user's entry: 3 + index in ExtraFiles
+	c.Args = append(c.Args, h)
+	go func() {
+		io.WriteString(w, "mine")
+		w.Close()
+	}()
+	out, err := c.Output()
+	is.NoErr(err)                                         // the child lists its descriptors
+	is.Equal(lines(string(out)), []string{"3 4", "mine"}) // the child holds the user's file and its pipe, nothing else
+}
+
+func TestPipesAreNotInheritedByUnrelatedChildren(t *testing.T) {
+	is := is.New(t)
+	r, w, err := anonpipe.Pipe()
+	is.NoErr(err) // making a pipe that is never handed over
+	defer r.Close()
+	defer w.Close()
+	out, err := child(t, "fds").Output()
+	is.NoErr(err)               // an unrelated child runs
+	is.Equal(string(out), "\n") // and holds no descriptor beyond stdio
+}
+
+func TestConcurrentStartsLeakNothingIntoSiblings(t *testing.T) {
+	const n = 30
+	var wg sync.WaitGroup
+	outs := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := child(t, "fds")
+			w, h, err := c.ToChild()
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			_, _, err = c.FromChild() // a second, unused pipe per child
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			c.Args = append(c.Args, h)
+			go func() {
+				fmt.Fprintf(w, "child %d", i)
+				w.Close()
+			}()
+			out, err := c.Output()
+			outs[i], errs[i] = string(out), err
+		}()
+	}
+	wg.Wait()
+	is := is.New(t)
+	for i := range n {
+		is.NoErr(errs[i])                                                     // every child ran
+		is.Equal(lines(outs[i]), []string{"3 4", fmt.Sprintf("child %d", i)}) // each child holds exactly its own two ends and reads its own data
+	}
+}
+
+func TestStartWaitCyclesKeepDescriptorCount(t *testing.T) {
+	is := is.New(t)
+	run := func() {
+		c := child(t, "echo")
+		in, ih, err := c.ToChild()
+		is.NoErr(err) // attaching the input
+		out, oh, err := c.FromChild()
+		is.NoErr(err) // attaching the output
+		c.Args = append(c.Args, ih, oh)
+		is.NoErr(c.Start()) // starting the child
+		_, err = io.WriteString(in, "ping")
+		is.NoErr(err)        // writing
+		is.NoErr(in.Close()) // EOF for the child
+		b, err := io.ReadAll(out)
+		is.NoErr(err)               // reading the echo
+		is.Equal(string(b), "ping") // the echo is intact
+		is.NoErr(c.Wait())          // Wait closes what is left
+	}
+	run() // the first run opens the runtime's own descriptors (the poller)
+	before, _ := fdCount()
+	cycles := 300
+	if testing.Short() || raceEnabled {
+		cycles = 30
+	}
+	for range cycles {
+		run()
+	}
+	after, _ := fdCount()
+	is.Equal(after, before) // hundreds of start/wait cycles leave the descriptor count unchanged
+}
+
+func TestChildRefusesWrongDescriptors(t *testing.T) {
+	regular, err := os.CreateTemp(t.TempDir(), "regular")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer regular.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	for _, tc := range []struct {
+		name string
+		file *os.File
+		dir  string
+		want string
+	}{
+		{"regular file", regular, "r", "not a pipe: a regular file"},
+		{"write end for reading", pw, "r", "the write end of a pipe, not a read end"},
+		{"read end for writing", pr, "w", "the read end of a pipe, not a write end"},
+		{"read end for reading", pr, "r", "ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			c := child(t, "open", "3", tc.dir)
+			c.ExtraFiles = []*os.File{tc.file}
+			out, err := c.Output()
+			is.NoErr(err)                                   // the child reports the result
+			is.True(strings.Contains(string(out), tc.want)) // the child sees the reason
+			if tc.want != "ok" {
+				is.True(strings.Contains(string(out), `"3"`)) // the error names the handle
+			}
+		})
+	}
+}

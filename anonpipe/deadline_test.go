@@ -1,0 +1,59 @@
+//go:build !windows
+
+package anonpipe_test
+
+import (
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+)
+
+func TestReadDeadline(t *testing.T) {
+	is := is.New(t)
+	r, w := pipe(t)
+	_, err := io.WriteString(w, "ready")
+	is.NoErr(err) // data is waiting
+
+	is.NoErr(r.SetReadDeadline(time.Now().Add(-time.Second))) // a deadline in the past
+	_, err = r.Read(make([]byte, 5))
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // fails at once, even with data ready
+	is.True(os.IsTimeout(err))                      // and is a timeout
+
+	is.NoErr(r.SetReadDeadline(time.Time{})) // the zero time clears it
+	b := make([]byte, 5)
+	_, err = io.ReadFull(r, b)
+	is.NoErr(err)                // reading works again
+	is.Equal(string(b), "ready") // and nothing was lost
+
+	is.NoErr(r.SetReadDeadline(time.Now().Add(20 * time.Millisecond))) // a deadline in the future
+	_, err = r.Read(b)
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // fires on an empty pipe
+
+	is.NoErr(r.SetReadDeadline(time.Time{})) // clearing
+	done := make(chan error)
+	go func() {
+		_, err := r.Read(b)
+		done <- err
+	}()
+	is.NoErr(r.SetReadDeadline(time.Now()))            // a deadline set while a Read may be blocked
+	is.True(errors.Is(<-done, os.ErrDeadlineExceeded)) // unblocks it
+}
+
+func TestWriteDeadline(t *testing.T) {
+	is := is.New(t)
+	r, w := pipe(t)
+	is.NoErr(w.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))) // a deadline in the future
+	big := make([]byte, 8<<20)
+	n, err := w.Write(big)
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // fires on a full pipe
+	is.True(n > 0 && n < len(big))                  // after writing what fit
+
+	is.NoErr(r.SetReadDeadline(time.Now().Add(-time.Second))) // the read deadline
+	is.NoErr(w.SetWriteDeadline(time.Time{}))                 // is independent of the write deadline
+	_, err = r.Read(make([]byte, 1))
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the read deadline still holds
+}

@@ -1,0 +1,219 @@
+package anonpipe_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anonpipe/anonpipe/anonpipe"
+)
+
+// childEnv names the child role a re-executed test binary plays.
+const childEnv = "ANONPIPE_TEST_CHILD"
+
+// children are the roles the test binary plays when re-executed by child().
+// Each gets the arguments after the binary's name and returns an exit code.
+func children() map[string]func(args []string) int {
+	m := map[string]func(args []string) int{
+		"cat":         childCat,
+		"echo":        childEcho,
+		"pingpong":    childPingPong,
+		"closewriter": childCloseWriter,
+		"exit":        func([]string) int { return 0 },
+		"deadline":    childDeadline,
+		"open":        childOpen,
+		"write":       childWrite,
+	}
+	addPlatformChildren(m)
+	return m
+}
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(childEnv); name != "" {
+		run, ok := children()[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "unknown child %q\n", name)
+			os.Exit(2)
+		}
+		os.Exit(run(os.Args[1:]))
+	}
+	closeInheritedOnExec()
+	os.Exit(m.Run())
+}
+
+// child returns a command that re-runs the test binary as the named child.
+// It is killed when the test ends.
+func child(t testing.TB, name string, args ...string) *anonpipe.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	c := anonpipe.CommandContext(ctx, os.Args[0], args...)
+	c.Env = append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0")
+	c.Stderr = os.Stderr
+	c.WaitDelay = 10 * time.Second
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "child: "+format+"\n", args...)
+	return 1
+}
+
+// childCat copies the pipe named by args[0] to stdout.
+func childCat(args []string) int {
+	r, err := anonpipe.OpenReader(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	if _, err := io.Copy(os.Stdout, r); err != nil {
+		return fail("copy: %v", err)
+	}
+	return 0
+}
+
+// childEcho copies the pipe named by args[0] into the one named by args[1].
+func childEcho(args []string) int {
+	r, err := anonpipe.OpenReader(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	w, err := anonpipe.OpenWriter(args[1])
+	if err != nil {
+		return fail("%v", err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		return fail("copy: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		return fail("close: %v", err)
+	}
+	return 0
+}
+
+// childPingPong answers every byte read from args[0] with that byte plus one
+// on args[1], until EOF.
+func childPingPong(args []string) int {
+	r, err := anonpipe.OpenReader(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	w, err := anonpipe.OpenWriter(args[1])
+	if err != nil {
+		return fail("%v", err)
+	}
+	b := make([]byte, 1)
+	for {
+		if _, err := io.ReadFull(r, b); err == io.EOF {
+			return 0
+		} else if err != nil {
+			return fail("read: %v", err)
+		}
+		b[0]++
+		if _, err := w.Write(b); err != nil {
+			return fail("write: %v", err)
+		}
+	}
+}
+
+// childCloseWriter writes "x" to args[0] and closes it, then stays alive
+// until args[1] reaches EOF.
+func childCloseWriter(args []string) int {
+	w, err := anonpipe.OpenWriter(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	if _, err := w.Write([]byte("x")); err != nil {
+		return fail("write: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		return fail("close: %v", err)
+	}
+	r, err := anonpipe.OpenReader(args[1])
+	if err != nil {
+		return fail("%v", err)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fail("copy: %v", err)
+	}
+	return 0
+}
+
+// childDeadline checks, in the child, that deadlines and Close work on an
+// end opened from a handle. It reads from args[0], which the parent never
+// writes to, and prints one line per check that passed.
+func childDeadline(args []string) int {
+	r, err := anonpipe.OpenReader(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := r.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		return fail("SetReadDeadline: %v", err)
+	}
+	if _, err := r.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fail("read with deadline: %v", err)
+	}
+	fmt.Println("deadline exceeded")
+	if err := r.SetReadDeadline(time.Time{}); err != nil {
+		return fail("clearing deadline: %v", err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := r.Read(make([]byte, 1))
+		done <- err
+	}()
+	if err := r.Close(); err != nil {
+		return fail("close: %v", err)
+	}
+	if err := <-done; !errors.Is(err, os.ErrClosed) {
+		return fail("read after close: %v", err)
+	}
+	fmt.Println("close unblocked read")
+	return 0
+}
+
+// childOpen tries OpenReader (args[1] == "r") or OpenWriter on args[0] and
+// prints the error, or "ok".
+func childOpen(args []string) int {
+	var err error
+	if args[1] == "r" {
+		_, err = anonpipe.OpenReader(args[0])
+	} else {
+		_, err = anonpipe.OpenWriter(args[0])
+	}
+	if err != nil {
+		fmt.Println(err)
+		if !errors.Is(err, anonpipe.ErrInvalidHandle) {
+			return fail("error does not match ErrInvalidHandle: %v", err)
+		}
+		return 0
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+// childWrite writes the lines of args[1:] to the pipe named by args[0].
+func childWrite(args []string) int {
+	w, err := anonpipe.OpenWriter(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	bw := bufio.NewWriter(w)
+	for _, l := range args[1:] {
+		fmt.Fprintln(bw, l)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail("write: %v", err)
+	}
+	return 0
+}
+
+// lines splits s into lines, dropping the last empty one.
+func lines(s string) []string {
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package anonpipe_test
+
+const raceEnabled = false

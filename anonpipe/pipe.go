@@ -1,0 +1,244 @@
+package anonpipe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// ErrBrokenPipe matches, with errors.Is, the error of a write or a Drain on a
+// pipe whose read end has been closed by every process that held it. The
+// operating system's own error stays wrapped and can be reached with
+// errors.As or errors.Unwrap.
+//
+// Writing to a broken pipe never raises SIGPIPE through this package: the
+// write returns this error instead.
+var ErrBrokenPipe = errors.New("anonpipe: broken pipe")
+
+// ErrInvalidHandle matches, with errors.Is, every error returned by
+// [OpenReader] and [OpenWriter] for a handle string that cannot be used: one
+// that is not a plain decimal number, names no open descriptor or handle,
+// names something other than a pipe, or names an end of the wrong direction.
+// The error's text names the handle and the reason.
+var ErrInvalidHandle = errors.New("anonpipe: invalid handle")
+
+// Option configures a pipe made by [Pipe], [Cmd.ToChild] or [Cmd.FromChild].
+type Option func(*config)
+
+type config struct {
+	bufferSize int
+	err        error
+}
+
+// WithBufferSize asks for a pipe buffer of at least n bytes, like the
+// bufferSize argument of .NET's AnonymousPipeServerStream.
+//
+// On Linux the pipe is resized with fcntl(F_SETPIPE_SZ), which rounds n up to
+// a power-of-two number of pages; an unprivileged process cannot exceed
+// /proc/sys/fs/pipe-max-size, and asking for more makes the pipe's creation
+// fail. On Windows n is passed to CreatePipe, which treats it as a hint. On
+// other systems the kernel sizes pipes itself and the option has no effect.
+// A size of zero or less makes the pipe's creation fail.
+func WithBufferSize(n int) Option {
+	if n <= 0 {
+		return func(c *config) {
+			c.err = fmt.Errorf("anonpipe: WithBufferSize(%d): size must be positive", n)
+		}
+	}
+	return func(c *config) { c.bufferSize = n }
+}
+
+func newConfig(opts []Option) (config, error) {
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			return c, errors.New("anonpipe: nil Option")
+		}
+		o(&c)
+	}
+	return c, c.err
+}
+
+// Pipe returns a connected pair of ends: bytes written to w can be read from
+// r. Neither end is inherited by child processes; to hand an end to a child
+// use [Cmd.ToChild] or [Cmd.FromChild] instead, which make the pipe and pass
+// the child's end for you.
+//
+// The caller must close both ends. Pipe fails only if the system is out of
+// descriptors or an Option is invalid; no end is left open on error.
+func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return newPipe(c)
+}
+
+// Reader is the read end of a pipe. It implements io.ReadCloser and
+// io.WriterTo. Its methods are safe for concurrent use.
+type Reader struct {
+	f *os.File
+}
+
+// Read reads up to len(p) bytes. It returns as soon as some bytes are
+// available, without waiting to fill p. It returns 0, io.EOF once every
+// writer is closed and the pipe is empty. A Read of an empty p returns 0,
+// nil at once. After Close, Read returns an error matching os.ErrClosed, and
+// a Read pending when Close is called returns with that error.
+func (r *Reader) Read(p []byte) (int, error) {
+	return r.f.Read(p)
+}
+
+// WriteTo copies from the pipe to w until EOF, and returns the number of
+// bytes copied and the first error, other than io.EOF, met on either side.
+// It makes io.Copy as fast as a copy between plain *os.File values or faster:
+// on Linux it moves the bytes inside the kernel when w is a pipe, a regular
+// file or a stream socket.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	n, err := r.writeTo(w)
+	return n, wrapWriteError(err)
+}
+
+// Close closes the read end. A Read pending on it returns an error matching
+// os.ErrClosed. Once every read end of the pipe is closed, writes fail with
+// [ErrBrokenPipe]. Closing an end that is already closed returns an error
+// matching os.ErrClosed and has no other effect.
+func (r *Reader) Close() error {
+	return r.f.Close()
+}
+
+// SetReadDeadline sets the time after which a pending or future Read fails
+// with an error matching os.ErrDeadlineExceeded. A deadline in the past makes
+// Read fail at once, even when data is ready. The zero time clears it.
+//
+// On Windows an anonymous pipe handle is synchronous and cannot have a
+// deadline: SetReadDeadline returns an error matching os.ErrNoDeadline and
+// changes nothing.
+func (r *Reader) SetReadDeadline(t time.Time) error {
+	return wrapDeadlineError(r.f.SetReadDeadline(t))
+}
+
+// File returns the *os.File behind the Reader. They share one descriptor:
+// closing either closes both. The File is meant for APIs that need one, such
+// as exec.Cmd.Stdin.
+//
+// Calling the File's Fd method puts a Unix descriptor into blocking mode, as
+// documented by os.File.Fd: afterwards deadlines no longer work and Close no
+// longer unblocks a pending Read. Use the File's SyscallConn to reach the
+// descriptor without that cost.
+func (r *Reader) File() *os.File {
+	return r.f
+}
+
+// Writer is the write end of a pipe. It implements io.WriteCloser and
+// io.ReaderFrom. Its methods are safe for concurrent use.
+type Writer struct {
+	f     *os.File
+	stdio bool // opened on descriptor 1 or 2: see writeStdio
+}
+
+// Write writes all of p, blocking while the pipe is full. It returns
+// len(p), nil, or the number of bytes written before an error. A write of up
+// to 4096 bytes (PIPE_BUF on Linux) is atomic: it is never interleaved with
+// another writer's bytes. A Write of an empty p returns 0, nil at once.
+//
+// If every read end is closed, Write returns an error matching
+// [ErrBrokenPipe]. After Close, Write returns an error matching os.ErrClosed,
+// and a Write pending when Close is called returns with that error and the
+// number of bytes already written.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.stdio {
+		n, err := writeStdio(w.f, p)
+		return n, wrapWriteError(err)
+	}
+	n, err := w.f.Write(p)
+	return n, wrapWriteError(err)
+}
+
+// ReadFrom copies from src into the pipe until src returns io.EOF, and
+// returns the number of bytes copied and the first other error met on
+// either side. It makes io.Copy as fast as a copy between plain *os.File
+// values or faster: on Linux it moves the bytes inside the kernel when src is
+// a pipe, a regular file or a stream socket.
+func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
+	n, err := w.readFrom(src)
+	return n, wrapWriteError(err)
+}
+
+// Close closes the write end. Once every write end of the pipe is closed,
+// the reader sees io.EOF after the bytes still buffered. A Write or Drain
+// pending on w returns an error matching os.ErrClosed. Closing an end that is
+// already closed returns an error matching os.ErrClosed and has no other
+// effect.
+func (w *Writer) Close() error {
+	return w.f.Close()
+}
+
+// SetWriteDeadline sets the time after which a pending or future Write
+// fails with an error matching os.ErrDeadlineExceeded, after writing what
+// fit before it. The zero time clears it. It does not bound Drain, which
+// takes a context instead.
+//
+// On Windows an anonymous pipe handle is synchronous and cannot have a
+// deadline: SetWriteDeadline returns an error matching os.ErrNoDeadline and
+// changes nothing.
+func (w *Writer) SetWriteDeadline(t time.Time) error {
+	return wrapDeadlineError(w.f.SetWriteDeadline(t))
+}
+
+// Drain waits until the reader has consumed every byte written so far, like
+// .NET's WaitForPipeDrain, but on every OS and with a context.
+//
+// It returns nil once the pipe is empty, an error matching [ErrBrokenPipe] if
+// every read end is closed (even if the pipe is empty), ctx.Err() if ctx ends
+// first, and an error matching os.ErrClosed if w is closed. Drain does not
+// flush anything: a Write has already handed its bytes to the kernel when it
+// returns.
+//
+// On Linux Drain polls the pipe's unread byte count (ioctl FIONREAD) with a
+// backoff from 50µs to 5ms; on BSD and macOS it polls the free space kqueue
+// reports; on Windows it calls FlushFileBuffers, which the system ends when
+// the reader has read everything.
+func (w *Writer) Drain(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return wrapWriteError(drain(ctx, w.f))
+}
+
+// File returns the *os.File behind the Writer. They share one descriptor:
+// closing either closes both. The File is meant for APIs that need one, such
+// as exec.Cmd.Stdout.
+//
+// Calling the File's Fd method puts a Unix descriptor into blocking mode, as
+// documented by os.File.Fd: afterwards deadlines no longer work and Close no
+// longer unblocks a pending Write. Use the File's SyscallConn to reach the
+// descriptor without that cost.
+func (w *Writer) File() *os.File {
+	return w.f
+}
+
+// brokenPipeError keeps the operating system's error and its text while
+// matching ErrBrokenPipe.
+type brokenPipeError struct{ err error }
+
+func (e *brokenPipeError) Error() string        { return e.err.Error() }
+func (e *brokenPipeError) Unwrap() error        { return e.err }
+func (e *brokenPipeError) Is(target error) bool { return target == ErrBrokenPipe }
+
+func wrapWriteError(err error) error {
+	if err == nil || errors.Is(err, ErrBrokenPipe) || !isBrokenPipe(err) {
+		return err
+	}
+	return &brokenPipeError{err}
+}
+
+// errClosed is the error of an operation on a closed end. A raw connection
+// (os.File.SyscallConn) fails on a closed file with an internal error value;
+// this reports it the way os.File's own methods do.
+func errClosed(op string, f *os.File) error {
+	return &os.PathError{Op: op, Path: f.Name(), Err: os.ErrClosed}
+}

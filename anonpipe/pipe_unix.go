@@ -1,0 +1,35 @@
+//go:build unix
+
+package anonpipe
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+func newPipe(c config) (*Reader, *Writer, error) {
+	// os.Pipe makes both ends close-on-exec (atomically where pipe2 exists,
+	// under syscall.ForkLock elsewhere) and registers them with the poller.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("anonpipe: %w", err)
+	}
+	if c.bufferSize > 0 {
+		if err := setBufferSize(w, c.bufferSize); err != nil {
+			r.Close()
+			w.Close()
+			return nil, nil, fmt.Errorf("anonpipe: WithBufferSize(%d): %w", c.bufferSize, err)
+		}
+	}
+	return &Reader{f: r}, &Writer{f: w}, nil
+}
+
+func isBrokenPipe(err error) bool {
+	return errors.Is(err, syscall.EPIPE)
+}
+
+func wrapDeadlineError(err error) error {
+	return err
+}

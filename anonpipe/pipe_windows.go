@@ -1,0 +1,34 @@
+package anonpipe
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+func newPipe(c config) (*Reader, *Writer, error) {
+	var r, w windows.Handle
+	// A nil SECURITY_ATTRIBUTES makes both handles non-inheritable; Cmd marks
+	// only the child's end inheritable, and only to list it for its own child.
+	if err := windows.CreatePipe(&r, &w, nil, uint32(c.bufferSize)); err != nil {
+		return nil, nil, fmt.Errorf("anonpipe: CreatePipe: %w", err)
+	}
+	return &Reader{f: os.NewFile(uintptr(r), "|0")}, &Writer{f: os.NewFile(uintptr(w), "|1")}, nil
+}
+
+func isBrokenPipe(err error) bool {
+	return errors.Is(err, windows.ERROR_BROKEN_PIPE) || errors.Is(err, windows.ERROR_NO_DATA)
+}
+
+// errNoDeadline explains why os.ErrNoDeadline is returned for every pipe end
+// on Windows.
+var errNoDeadline = errors.New("anonpipe: Windows anonymous pipes are synchronous and have no deadlines")
+
+func wrapDeadlineError(err error) error {
+	if errors.Is(err, os.ErrNoDeadline) {
+		return fmt.Errorf("%w: %w", errNoDeadline, err)
+	}
+	return err
+}

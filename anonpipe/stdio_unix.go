@@ -1,0 +1,49 @@
+//go:build unix
+
+package anonpipe
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// writeStdio writes to a Writer opened on descriptor 1 or 2. os.File.Write
+// would raise SIGPIPE on EPIPE there, as it does for os.Stdout, so the write
+// goes through the raw descriptor instead; the poller still provides
+// blocking, deadlines and Close.
+func writeStdio(f *os.File, p []byte) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var werr error
+	err = rc.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, e := unix.Write(int(fd), p[n:])
+			switch {
+			case e == unix.EINTR:
+				continue
+			case e == unix.EAGAIN:
+				return false
+			case e != nil:
+				werr = e
+				return true
+			}
+			n += m
+		}
+		return true
+	})
+	switch {
+	case werr != nil:
+		err = werr
+	case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+		return n, errClosed("write", f)
+	}
+	if err != nil {
+		return n, &os.PathError{Op: "write", Path: f.Name(), Err: err}
+	}
+	return n, nil
+}
