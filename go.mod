@@ -1,7 +1,7 @@
 module github.com/anonpipe/anonpipe
 
-go 1.26.8
+go 1.22.12
 
-require golang.org/x/sys v0.50.0
+require golang.org/x/sys v0.30.0
 
 require github.com/matryer/is v1.4.1

@@ -15,7 +15,8 @@ import (
 //
 // The handle must be a plain decimal number with no sign, space, prefix or
 // leading zero. On Unix it must name an open descriptor that is a pipe or a
-// FIFO open for reading, or a stream socket. On Windows it must name an open
+// FIFO open for reading, or a stream socket. On Windows it must be a
+// non-zero multiple of 4, as every real handle value is, and name an open
 // handle of type FILE_TYPE_PIPE with read access. Descriptors 0, 1 and 2 are
 // accepted only when they meet the same rule, so a terminal or a file on
 // stdin is refused. Any other handle gives an error matching

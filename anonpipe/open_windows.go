@@ -18,6 +18,11 @@ func open(handle string, write bool) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The kernel ignores a handle's two low bits, so 97 would name the same
+	// object as 96; only the value a parent really printed is accepted.
+	if v == 0 || v%4 != 0 {
+		return nil, invalidHandle(handle, errors.New("not a handle value: Windows handles are non-zero multiples of 4"))
+	}
 	h := windows.Handle(v)
 	if err := checkEnd(h, write); err != nil {
 		return nil, invalidHandle(handle, err)
@@ -43,15 +48,11 @@ func checkEnd(h windows.Handle, write bool) error {
 	case windows.FILE_TYPE_CHAR:
 		return errors.New("not a pipe: a character device or console")
 	default:
-		if h == 0 || typ == windows.FILE_TYPE_UNKNOWN {
-			return errors.New("not an open handle of a known type")
-		}
 		return fmt.Errorf("not a pipe: file type %d", typ)
 	}
-	var access uint32
-	var iosb windows.IO_STATUS_BLOCK
-	if err := windows.NtQueryInformationFile(h, &iosb, (*byte)(unsafe.Pointer(&access)), uint32(unsafe.Sizeof(access)), fileAccessInformation); err != nil {
-		return os.NewSyscallError("NtQueryInformationFile", err)
+	access, err := grantedAccess(h)
+	if err != nil {
+		return err
 	}
 	switch {
 	case write && access&windows.FILE_WRITE_DATA == 0:
@@ -60,4 +61,20 @@ func checkEnd(h windows.Handle, write bool) error {
 		return errors.New("the write end of a pipe, not a read end")
 	}
 	return nil
+}
+
+// grantedAccess returns the access mask h was opened with. It calls ntdll
+// directly because no Win32 function reports it.
+func grantedAccess(h windows.Handle) (uint32, error) {
+	var access uint32
+	var iosb windows.IO_STATUS_BLOCK
+	query := windows.NewLazySystemDLL("ntdll.dll").NewProc("NtQueryInformationFile")
+	if err := query.Find(); err != nil {
+		return 0, err
+	}
+	st, _, _ := query.Call(uintptr(h), uintptr(unsafe.Pointer(&iosb)), uintptr(unsafe.Pointer(&access)), unsafe.Sizeof(access), fileAccessInformation)
+	if st != 0 {
+		return 0, os.NewSyscallError("NtQueryInformationFile", windows.NTStatus(st))
+	}
+	return access, nil
 }
