@@ -123,8 +123,8 @@ func TestChildDeadlinesAndClose(t *testing.T) {
 	defer w.Close()
 	c.Args = append(c.Args, h)
 	out, err := c.Output()
-	is.NoErr(err)                                                                       // the child's checks passed
-	is.Equal(lines(string(out)), []string{"deadline exceeded", "close unblocked read"}) // deadlines and Close work in the child
+	is.NoErr(err)                                                                     // the child's checks passed
+	is.Equal(lines(string(out)), []string{childDeadlineLine, "close unblocked read"}) // deadlines (where the OS has them) and Close work in the child
 }
 
 func TestFailedStartLeaksNothing(t *testing.T) {

@@ -12,6 +12,9 @@ import (
 	"github.com/matryer/is"
 )
 
+// childDeadlineLine is what childDeadline reports of deadlines.
+const childDeadlineLine = "deadline exceeded"
+
 func TestReadDeadline(t *testing.T) {
 	is := is.New(t)
 	r, w := pipe(t)

@@ -33,7 +33,7 @@ func drain(ctx context.Context, f *os.File) error {
 		thread <- th
 		var ferr error
 		if err := rc.Control(func(fd uintptr) {
-			ferr = windows.FlushFileBuffers(windows.Handle(fd))
+			ferr = flush(windows.Handle(fd))
 		}); err != nil {
 			ferr = errClosed("drain", f)
 		} else if ferr != nil {
@@ -64,4 +64,22 @@ func drain(ctx context.Context, f *os.File) error {
 		case <-time.After(time.Millisecond):
 		}
 	}
+}
+
+// flush waits for the reader to read everything in h, or fails with
+// ERROR_BROKEN_PIPE if it is gone. FlushFileBuffers alone returns success
+// at once when the reader is gone (seen under Wine), so the pipe's state is
+// checked too.
+func flush(h windows.Handle) error {
+	if err := windows.FlushFileBuffers(h); err != nil {
+		return err
+	}
+	gone, err := readerGone(h)
+	if err != nil {
+		return err
+	}
+	if gone {
+		return windows.ERROR_BROKEN_PIPE
+	}
+	return nil
 }

@@ -9,10 +9,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// fileAccessInformation is FILE_INFORMATION_CLASS FileAccessInformation,
-// which reports the access a handle was granted.
-const fileAccessInformation = 8
-
 func open(handle string, write bool) (*os.File, error) {
 	v, err := parseHandle(handle, 32)
 	if err != nil {
@@ -50,8 +46,8 @@ func checkEnd(h windows.Handle, write bool) error {
 	default:
 		return fmt.Errorf("not a pipe: file type %d", typ)
 	}
-	access, err := grantedAccess(h)
-	if err != nil {
+	var access uint32 // FILE_ACCESS_INFORMATION
+	if err := queryFile(h, fileAccessInformation, unsafe.Pointer(&access), unsafe.Sizeof(access)); err != nil {
 		return err
 	}
 	switch {
@@ -61,20 +57,4 @@ func checkEnd(h windows.Handle, write bool) error {
 		return errors.New("the write end of a pipe, not a read end")
 	}
 	return nil
-}
-
-// grantedAccess returns the access mask h was opened with. It calls ntdll
-// directly because no Win32 function reports it.
-func grantedAccess(h windows.Handle) (uint32, error) {
-	var access uint32
-	var iosb windows.IO_STATUS_BLOCK
-	query := windows.NewLazySystemDLL("ntdll.dll").NewProc("NtQueryInformationFile")
-	if err := query.Find(); err != nil {
-		return 0, err
-	}
-	st, _, _ := query.Call(uintptr(h), uintptr(unsafe.Pointer(&iosb)), uintptr(unsafe.Pointer(&access)), unsafe.Sizeof(access), fileAccessInformation)
-	if st != 0 {
-		return 0, os.NewSyscallError("NtQueryInformationFile", windows.NTStatus(st))
-	}
-	return access, nil
 }

@@ -89,6 +89,10 @@ type Reader struct {
 // nil at once. After Close, Read returns an error matching os.ErrClosed, and
 // a Read pending when Close is called returns with that error.
 func (r *Reader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		// A zero-byte ReadFile on a Windows pipe waits for data.
+		return 0, checkOpen("read", r.f)
+	}
 	return r.f.Read(p)
 }
 
@@ -150,6 +154,11 @@ type Writer struct {
 // and a Write pending when Close is called returns with that error and the
 // number of bytes already written.
 func (w *Writer) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		// A zero-byte WriteFile on a Windows pipe reaches the reader as a
+		// zero-byte read, which looks like EOF.
+		return 0, checkOpen("write", w.f)
+	}
 	if w.stdio {
 		n, err := writeStdio(w.f, p)
 		return n, wrapWriteError(err)
@@ -198,10 +207,15 @@ func (w *Writer) SetWriteDeadline(t time.Time) error {
 // flush anything: a Write has already handed its bytes to the kernel when it
 // returns.
 //
-// On Linux Drain polls the pipe's unread byte count (ioctl FIONREAD) with a
-// backoff from 50µs to 5ms; on BSD and macOS it polls the free space kqueue
-// reports; on Windows it calls FlushFileBuffers, which the system ends when
-// the reader has read everything.
+// Drain polls, with a backoff from 50µs to 5ms, what the kernel tells the
+// write end about unread bytes: FIONREAD (SIOCOUTQ for a socket) on Linux,
+// fstat on macOS, FIONWRITE on NetBSD, the free space kqueue reports on
+// DragonFly. On Windows it calls FlushFileBuffers, which the system ends when
+// the reader has read everything. FreeBSD and OpenBSD pipes, and some
+// sockets on BSD, tell the write end nothing about unread bytes: there Drain
+// returns ErrBrokenPipe if the reader is gone, and otherwise an error
+// matching errors.ErrUnsupported that says why, at once rather than after
+// waiting.
 func (w *Writer) Drain(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -234,6 +248,18 @@ func wrapWriteError(err error) error {
 		return err
 	}
 	return &brokenPipeError{err}
+}
+
+// checkOpen returns nil, or the error of op on f if f is closed.
+func checkOpen(op string, f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	if rc.Control(func(uintptr) {}) != nil {
+		return errClosed(op, f)
+	}
+	return nil
 }
 
 // errClosed is the error of an operation on a closed end. A raw connection
