@@ -163,7 +163,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		n, err := writeStdio(w.f, p)
 		return n, wrapWriteError(err)
 	}
-	n, err := w.f.Write(p)
+	n, err := write(w.f, p)
 	return n, wrapWriteError(err)
 }
 

@@ -26,6 +26,10 @@ func newPipe(c config) (*Reader, *Writer, error) {
 	return &Reader{f: r}, &Writer{f: w}, nil
 }
 
+func write(f *os.File, p []byte) (int, error) {
+	return f.Write(p)
+}
+
 func isBrokenPipe(err error) bool {
 	return errors.Is(err, syscall.EPIPE)
 }

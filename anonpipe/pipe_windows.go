@@ -18,6 +18,24 @@ func newPipe(c config) (*Reader, *Writer, error) {
 	return &Reader{f: os.NewFile(uintptr(r), "|0")}, &Writer{f: os.NewFile(uintptr(w), "|1")}, nil
 }
 
+// writeChunk bounds each WriteFile. A synchronous pipe write that is cut
+// short (by Close, or by the reader leaving) reports 0 bytes written however
+// much of it the reader already took, so a big write is made in pieces and
+// at most one piece is unaccounted for.
+const writeChunk = 4096
+
+func write(f *os.File, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := f.Write(p[n:min(len(p), n+writeChunk)])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 func isBrokenPipe(err error) bool {
 	return errors.Is(err, windows.ERROR_BROKEN_PIPE) || errors.Is(err, windows.ERROR_NO_DATA)
 }

@@ -1,0 +1,789 @@
+package pipetest
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/anonpipe/anonpipe/anonpipe"
+)
+
+const (
+	// pipeBuf is PIPE_BUF on Linux: a write of at most this many bytes is
+	// atomic.
+	pipeBuf = 4096
+	// defaultCapacity is the capacity of a Linux pipe that nobody resized.
+	defaultCapacity = 65536
+	// copySize is the size of the buffer that WriteTo and ReadFrom move
+	// bytes through, as io.Copy's.
+	copySize = 32 << 10
+	// errPath is the Path of the *os.PathError values the fake returns.
+	errPath = "pipetest"
+)
+
+// Option configures a pipe made by [Pipe]: its capacity ([WithCapacity]),
+// or a way it misbehaves as a child process can ([WithReadLimit],
+// [WithRandomReads], [WithReadError], [WithWriteError], [WithReaderHang],
+// [WithReaderCrash], [WithLatency]). Options apply in order; of two that set
+// the same thing, the last wins.
+type Option func(*config)
+
+type config struct {
+	capacity int
+
+	readLimit  int // 0: no limit
+	random     bool
+	seed       uint64
+	readErr    error
+	readErrAt  int64
+	writeErr   error
+	writeErrAt int64
+	hang       bool
+	hangAt     int64
+	crash      bool
+	crashAt    int64
+	latency    time.Duration
+}
+
+// WithCapacity sets how many unread bytes the pipe holds before a Write
+// blocks. The default is 65536, the capacity of a Linux pipe that was not
+// resized.
+//
+// A Write of at most 4096 bytes (PIPE_BUF on Linux) is atomic at every
+// capacity: readers see all its bytes at once, so a Read into a buffer at
+// least that large never gets part of it, and they are never interleaved
+// with another Write's. If it does not fit in the free space, it waits until
+// it does. A longer Write puts in what fits and waits for room for the rest,
+// and so may be split between Reads.
+//
+// A real pipe always holds at least 4096 bytes; Linux's smallest holds one
+// page. So that capacities below that keep atomic writes atomic, a Write
+// that the buffer cannot hold, when n is below 4096, hands its bytes to
+// readers directly, as io.Pipe does: an atomic one waits until the pipe is
+// empty and then offers all its bytes, a longer one fills the buffer and
+// offers the rest after them. Either returns once readers have taken all its
+// bytes, or, on error, with the count of those that went into the buffer or
+// to a reader; the rest never reaches the reader. Offered bytes count as
+// unread for [Writer.Drain]. With n = 0 every Write works this way: the pipe
+// is synchronous, a Write returns only once readers have taken all its bytes,
+// and so a Drain after it returns at once.
+//
+// WithCapacity panics if n is negative.
+func WithCapacity(n int) Option {
+	if n < 0 {
+		panic("pipetest: WithCapacity: negative capacity")
+	}
+	return func(c *config) { c.capacity = n }
+}
+
+// Pipe returns the two ends of a new in-memory pipe: bytes written to w can
+// be read from r. The ends behave like those of a Linux pipe made with
+// [anonpipe.Pipe], deadlines, Close, broken pipe and all, and pass
+// [TestPipe]; they are meant to stand for a child process in unit tests of
+// code that talks to one. Options set the capacity and inject faults.
+//
+// Pipe starts no goroutine and holds no operating-system resource, so
+// dropping both ends without closing them leaks nothing; closing them is
+// still the way to release a goroutine blocked on them. Pipe panics if an
+// Option is nil.
+func Pipe(opts ...Option) (r *Reader, w *Writer) {
+	c := config{capacity: defaultCapacity}
+	for _, o := range opts {
+		if o == nil {
+			panic("pipetest: nil Option")
+		}
+		o(&c)
+	}
+	p := &pipe{
+		cfg:      c,
+		rsem:     make(chan struct{}, 1),
+		wsem:     make(chan struct{}, 1),
+		readable: make(chan struct{}, 1),
+		writable: make(chan struct{}, 1),
+		rdone:    make(chan struct{}),
+		wdone:    make(chan struct{}),
+		buf:      make([]byte, c.capacity),
+	}
+	p.rdl.c = make(chan struct{})
+	p.wdl.c = make(chan struct{})
+	if c.random {
+		p.rng = rand.New(rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15))
+	}
+	if c.crash && c.crashAt == 0 {
+		p.closeReader()
+	}
+	return &Reader{p}, &Writer{p}
+}
+
+// Reader is the read end of a pipe made by [Pipe]. It has the methods of an
+// [*anonpipe.Reader] except File, with the same behaviour, and implements
+// io.ReadCloser and io.WriterTo. Its methods are safe for concurrent use:
+// concurrent Reads take turns, as on an *os.File.
+type Reader struct{ p *pipe }
+
+// Writer is the write end of a pipe made by [Pipe]. It has the methods of an
+// [*anonpipe.Writer] except File, with the same behaviour, and implements
+// io.WriteCloser and io.ReaderFrom. Its methods are safe for concurrent use:
+// concurrent Writes take turns, as on an *os.File, so their bytes are never
+// interleaved.
+type Writer struct{ p *pipe }
+
+// pipe is the state that a Reader and a Writer share.
+type pipe struct {
+	cfg config // set by Pipe, then read only
+
+	// rsem and wsem serialise the Reads (and WriteTo) and the Writes (and
+	// ReadFrom), as an *os.File does; a token in the channel is a held
+	// lock. Close and deadlines interrupt waiting for them.
+	rsem, wsem chan struct{}
+	// readable and writable carry a wake-up to the Read or Write that holds
+	// rsem or wsem and waits for bytes or space; with the semaphores there
+	// is at most one such waiter on each. Close and deadlines reach it
+	// through rdone, wdone and the deadlines' channels instead.
+	readable, writable chan struct{}
+	// rdone and wdone are closed when the read and write end are closed.
+	rdone, wdone chan struct{}
+
+	mu               sync.Mutex
+	buf              []byte // ring of unread bytes; len(buf) is the capacity
+	head             int    // index in buf of the oldest unread byte
+	n                int    // number of unread bytes in buf
+	offer            []byte // untaken rest of a Write offered to readers directly
+	taken            int    // bytes readers took from the current offer
+	rclosed, wclosed bool
+	rwait, wwait     bool          // a Read waits on readable, a Write on writable
+	drained          chan struct{} // made by a waiting Drain, closed once nothing is unread
+	rdl, wdl         deadline
+	nread            int64 // bytes read so far, for the reader's faults
+
+	// Guarded by rsem.
+	rng      *rand.Rand
+	rtimer   *time.Timer
+	rscratch []byte
+	// Guarded by wsem.
+	nwritten int64
+	wscratch []byte
+}
+
+// deadline is the state of one end's deadline, guarded by pipe.mu.
+type deadline struct {
+	c      chan struct{} // closed once the deadline has passed; never nil
+	passed bool
+	timer  *time.Timer
+	gen    uint64 // counts changes, so that a stale timer does nothing
+}
+
+// Read reads up to len(p) bytes. It returns as soon as some bytes are
+// available, without waiting to fill p. It returns 0, io.EOF once the writer
+// is closed and the pipe is empty, and again on every later call. A Read of
+// an empty p returns 0, nil at once, or an error matching os.ErrClosed if r
+// is closed. After Close, Read returns an error matching os.ErrClosed, and a
+// Read pending when Close is called returns with that error. Faults set by
+// options change what Read returns; see each option.
+func (r *Reader) Read(p []byte) (int, error) {
+	pp := r.p
+	if len(p) == 0 {
+		return 0, zeroLength(pp.rdone, "read")
+	}
+	if err := pp.acquire(pp.rsem, pp.rdone, &pp.rdl, "read"); err != nil {
+		return 0, err
+	}
+	n, err := pp.read(p)
+	<-pp.rsem
+	return n, err
+}
+
+// WriteTo copies from the pipe to w until EOF, and returns the number of
+// bytes copied and the first error, other than io.EOF, met on either side:
+// a short write to w is io.ErrShortWrite. It makes io.Copy read the pipe
+// through a buffer of its own, which it reuses. Reads by other goroutines
+// wait until WriteTo returns; a Close of r, or its read deadline, ends
+// WriteTo unless it is blocked in w.Write. No byte read from the pipe is
+// lost unless w fails to take it.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	p := r.p
+	if err := p.acquire(p.rsem, p.rdone, &p.rdl, "read"); err != nil {
+		return 0, err
+	}
+	defer func() { <-p.rsem }()
+	if p.rscratch == nil {
+		p.rscratch = make([]byte, copySize)
+	}
+	var total int64
+	for {
+		n, err := p.read(p.rscratch)
+		if n > 0 {
+			m, werr := w.Write(p.rscratch[:n])
+			if m < 0 || m > n {
+				m = 0
+				if werr == nil {
+					werr = io.ErrShortWrite
+				}
+			}
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m != n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Close closes the read end. A Read or WriteTo pending on it returns an
+// error matching os.ErrClosed. The bytes still unread are discarded, and
+// every Write and Drain after that, or pending then, fails with an error
+// matching [anonpipe.ErrBrokenPipe]. Closing an end that is already closed
+// returns an error matching os.ErrClosed and has no other effect.
+func (r *Reader) Close() error {
+	p := r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rclosed {
+		return pathError("close", os.ErrClosed)
+	}
+	p.closeReader()
+	return nil
+}
+
+// SetReadDeadline sets the time after which a pending or future Read fails
+// with an error matching os.ErrDeadlineExceeded, for which os.IsTimeout
+// reports true. A deadline in the past makes Read fail at once, even when
+// bytes are ready. The zero time clears it. It returns an error matching
+// os.ErrClosed if r is closed, and nil otherwise.
+func (r *Reader) SetReadDeadline(t time.Time) error {
+	p := r.p
+	return p.setDeadline(&p.rdl, t, &p.rclosed, "SetReadDeadline")
+}
+
+// Write writes all of p, blocking while the pipe is full. It returns len(p),
+// nil, or the number of bytes written before an error, never fewer bytes
+// with a nil error. A write of up to 4096 bytes (PIPE_BUF on Linux) is
+// atomic: see [WithCapacity]. A Write of an empty p returns 0, nil at once,
+// or an error matching os.ErrClosed if w is closed.
+//
+// If the reader is closed, Write returns an error matching
+// [anonpipe.ErrBrokenPipe] (and syscall.EPIPE), and a Write blocked then
+// returns that error with the number of bytes written before. After Close,
+// Write returns an error matching os.ErrClosed, and a Write pending when
+// Close is called returns with that error and the number of bytes already
+// written; the reader never sees the rest. When the write deadline passes,
+// Write returns the number of bytes written and an error matching
+// os.ErrDeadlineExceeded. p is not referenced after Write returns.
+func (w *Writer) Write(p []byte) (int, error) {
+	pp := w.p
+	if len(p) == 0 {
+		return 0, zeroLength(pp.wdone, "write")
+	}
+	if err := pp.acquire(pp.wsem, pp.wdone, &pp.wdl, "write"); err != nil {
+		return 0, err
+	}
+	n, err := pp.write(p)
+	<-pp.wsem
+	return n, err
+}
+
+// ReadFrom copies from src into the pipe until src returns io.EOF, and
+// returns the number of bytes copied and the first other error met on either
+// side. It makes io.Copy write to the pipe through a buffer of its own,
+// which it reuses, in Writes of what each src.Read returned, at most 32 KiB.
+// Writes by other goroutines wait until ReadFrom returns. Close, the write
+// deadline and a broken pipe end ReadFrom at its next Write, but not while it
+// waits in src.Read.
+func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
+	p := w.p
+	if err := p.acquire(p.wsem, p.wdone, &p.wdl, "write"); err != nil {
+		return 0, err
+	}
+	defer func() { <-p.wsem }()
+	if p.wscratch == nil {
+		p.wscratch = make([]byte, copySize)
+	}
+	var total int64
+	for {
+		n, rerr := src.Read(p.wscratch)
+		if n < 0 || n > len(p.wscratch) {
+			return total, io.ErrNoProgress
+		}
+		if n > 0 {
+			m, err := p.write(p.wscratch[:n])
+			total += int64(m)
+			if err != nil {
+				return total, err
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
+}
+
+// Close closes the write end. The reader gets the bytes still buffered, then
+// io.EOF. A Write, ReadFrom or Drain pending on w returns an error matching
+// os.ErrClosed. Closing an end that is already closed returns an error
+// matching os.ErrClosed and has no other effect.
+func (w *Writer) Close() error {
+	p := w.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.wclosed {
+		return pathError("close", os.ErrClosed)
+	}
+	p.wclosed = true
+	close(p.wdone)
+	p.offer = nil
+	p.wdl.stop()
+	p.checkDrained()
+	return nil
+}
+
+// SetWriteDeadline sets the time after which a pending or future Write
+// fails with an error matching os.ErrDeadlineExceeded, after writing what fit
+// before it; os.IsTimeout reports true for the error. A deadline in the past
+// makes Write fail at once, even when there is room. The zero time clears
+// it. It does not bound Drain, which takes a context instead. It returns an
+// error matching os.ErrClosed if w is closed, and nil otherwise.
+func (w *Writer) SetWriteDeadline(t time.Time) error {
+	p := w.p
+	return p.setDeadline(&p.wdl, t, &p.wclosed, "SetWriteDeadline")
+}
+
+// Drain waits until the reader has consumed every byte written so far. A
+// Write still in progress in another goroutine counts with the bytes it has
+// put in the pipe, or offered to readers (see [WithCapacity]).
+//
+// It returns nil once the pipe is empty, an error matching
+// [anonpipe.ErrBrokenPipe] if the reader is closed (even if the pipe is
+// empty), ctx.Err() if ctx is done first, or already when Drain is called,
+// and an error matching os.ErrClosed if w is closed, also when that happens
+// while Drain waits. The write deadline does not bound Drain. Drain
+// allocates when it has to wait.
+func (w *Writer) Drain(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := w.p
+	p.mu.Lock()
+	for {
+		switch {
+		case p.wclosed:
+			p.mu.Unlock()
+			return pathError("drain", os.ErrClosed)
+		case p.rclosed:
+			p.mu.Unlock()
+			return brokenPipe("drain")
+		case p.n == 0 && len(p.offer) == 0:
+			p.mu.Unlock()
+			return nil
+		}
+		if p.drained == nil {
+			p.drained = make(chan struct{})
+		}
+		c := p.drained
+		p.mu.Unlock()
+		select {
+		case <-c:
+		case <-p.wdone:
+		case <-p.rdone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		p.mu.Lock()
+	}
+}
+
+// zeroLength is the result of a Read or Write of no bytes on the end whose
+// Close closes done.
+func zeroLength(done chan struct{}, op string) error {
+	select {
+	case <-done:
+		return pathError(op, os.ErrClosed)
+	default:
+		return nil
+	}
+}
+
+// acquire takes the semaphore sem of an end, unless the end is closed
+// (done) or its deadline d passes first.
+func (p *pipe) acquire(sem, done chan struct{}, d *deadline, op string) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	p.mu.Lock()
+	dc := d.c
+	p.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-done:
+		return pathError(op, os.ErrClosed)
+	case <-dc:
+		return pathError(op, os.ErrDeadlineExceeded)
+	}
+}
+
+// read is Read without the semaphore, which the caller holds, and with
+// len(b) > 0.
+func (p *pipe) read(b []byte) (int, error) {
+	f := &p.cfg
+	if f.latency > 0 {
+		if err := p.pause(); err != nil {
+			return 0, err
+		}
+	}
+	p.mu.Lock()
+	for {
+		if p.rclosed {
+			p.mu.Unlock()
+			return 0, pathError("read", os.ErrClosed)
+		}
+		if p.rdl.passed {
+			p.mu.Unlock()
+			return 0, pathError("read", os.ErrDeadlineExceeded)
+		}
+		if f.readErr != nil && p.nread >= f.readErrAt {
+			p.mu.Unlock()
+			return 0, f.readErr
+		}
+		hung := f.hang && p.nread >= f.hangAt
+		if !hung {
+			if p.n > 0 || len(p.offer) > 0 {
+				break
+			}
+			if p.wclosed {
+				p.mu.Unlock()
+				return 0, io.EOF
+			}
+		}
+		// A hung reader ignores the writer: only Close and the deadline end
+		// its wait.
+		wake, wdone := p.readable, p.wdone
+		if hung {
+			wake, wdone = nil, nil
+		} else {
+			p.rwait = true
+		}
+		dc := p.rdl.c
+		p.mu.Unlock()
+		select {
+		case <-wake:
+		case <-wdone:
+		case <-p.rdone:
+		case <-dc:
+		}
+		p.mu.Lock()
+	}
+
+	k := len(b)
+	if f.readLimit > 0 {
+		k = min(k, f.readLimit)
+	}
+	if f.hang {
+		k = int(min(int64(k), f.hangAt-p.nread))
+	}
+	if f.readErr != nil {
+		k = int(min(int64(k), f.readErrAt-p.nread))
+	}
+	if f.crash {
+		k = int(min(int64(k), f.crashAt-p.nread))
+	}
+	if p.n > 0 {
+		k = min(k, p.n)
+		if p.rng != nil {
+			k = 1 + p.rng.IntN(k)
+		}
+		c := copy(b[:k], p.buf[p.head:])
+		copy(b[c:k], p.buf)
+		p.head += k
+		if p.head >= len(p.buf) {
+			p.head -= len(p.buf)
+		}
+		p.n -= k
+		if p.n == 0 {
+			p.head = 0
+		}
+		p.wakeWriter()
+	} else {
+		k = min(k, len(p.offer))
+		if p.rng != nil {
+			k = 1 + p.rng.IntN(k)
+		}
+		copy(b, p.offer[:k])
+		p.offer = p.offer[k:]
+		p.taken += k
+		if len(p.offer) == 0 {
+			p.wakeWriter()
+		}
+	}
+	p.nread += int64(k)
+	p.checkDrained()
+	if f.crash && p.nread >= f.crashAt {
+		p.closeReader()
+	}
+	p.mu.Unlock()
+	return k, nil
+}
+
+// write is Write without the semaphore, which the caller holds, and with
+// len(b) > 0.
+func (p *pipe) write(b []byte) (int, error) {
+	f := &p.cfg
+	var injected error // the injected error, if b reaches it
+	if f.writeErr != nil {
+		left := f.writeErrAt - p.nwritten
+		if left <= 0 {
+			if zeroLength(p.wdone, "write") != nil {
+				return 0, pathError("write", os.ErrClosed)
+			}
+			return 0, f.writeErr
+		}
+		if int64(len(b)) > left {
+			b, injected = b[:left], f.writeErr
+		}
+	}
+
+	capacity := len(p.buf)
+	atomic := len(b) <= pipeBuf // goes in whole
+	// offering: b[base:] is offered to readers, who took p.taken bytes of it.
+	offering := false
+	base, n := 0, 0
+	var err error
+	p.mu.Lock()
+	for {
+		if offering && base+p.taken == len(b) {
+			n = len(b)
+			break
+		}
+		if p.wclosed {
+			err = pathError("write", os.ErrClosed)
+			break
+		}
+		if p.rclosed {
+			err = brokenPipe("write")
+			break
+		}
+		if p.wdl.passed {
+			err = pathError("write", os.ErrDeadlineExceeded)
+			break
+		}
+		free := capacity - p.n
+		switch {
+		case offering:
+		case atomic && len(b) <= free:
+			p.put(b)
+			n = len(b)
+		case atomic:
+			// Longer than the buffer: offered whole once the pipe is
+			// empty (see WithCapacity).
+			if len(b) > capacity && p.n == 0 {
+				offering = true
+			}
+		default:
+			if free > 0 {
+				k := min(free, len(b)-n)
+				p.put(b[n : n+k])
+				n += k
+			}
+			// A buffer smaller than PIPE_BUF takes a long Write's first
+			// bytes; the rest is offered (see WithCapacity).
+			if n < len(b) && capacity < pipeBuf {
+				offering = true
+			}
+		}
+		if offering && p.offer == nil {
+			base = n
+			p.offer, p.taken = b[n:], 0
+			p.wakeReader()
+		}
+		if n == len(b) {
+			break
+		}
+		p.wwait = true
+		dc := p.wdl.c
+		p.mu.Unlock()
+		select {
+		case <-p.writable:
+		case <-p.wdone:
+		case <-p.rdone:
+		case <-dc:
+		}
+		p.mu.Lock()
+	}
+	if offering {
+		if n < len(b) {
+			n = base + p.taken
+		}
+		p.offer, p.taken = nil, 0
+		p.checkDrained()
+	}
+	p.mu.Unlock()
+	p.nwritten += int64(n)
+	if err == nil && injected != nil {
+		err = injected
+	}
+	return n, err
+}
+
+// put appends b to the ring buffer, which has room for it. p.mu is held.
+func (p *pipe) put(b []byte) {
+	tail := p.head + p.n
+	if tail >= len(p.buf) {
+		tail -= len(p.buf)
+	}
+	c := copy(p.buf[tail:], b)
+	copy(p.buf, b[c:])
+	p.n += len(b)
+	p.wakeReader()
+}
+
+// wakeReader wakes the Read waiting for bytes, if any. p.mu is held.
+func (p *pipe) wakeReader() {
+	if p.rwait {
+		p.rwait = false
+		select {
+		case p.readable <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeWriter wakes the Write waiting for room, if any. p.mu is held.
+func (p *pipe) wakeWriter() {
+	if p.wwait {
+		p.wwait = false
+		select {
+		case p.writable <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// checkDrained releases the Drains waiting if nothing is unread. p.mu is
+// held.
+func (p *pipe) checkDrained() {
+	if p.drained != nil && p.n == 0 && len(p.offer) == 0 {
+		close(p.drained)
+		p.drained = nil
+	}
+}
+
+// closeReader closes the read end, for Reader.Close or a crash. p.mu is held
+// (or p is not shared yet).
+func (p *pipe) closeReader() {
+	p.rclosed = true
+	close(p.rdone)
+	p.head, p.n = 0, 0
+	p.offer = nil
+	p.rdl.stop()
+}
+
+// pause waits for the injected latency, unless the reader is closed or its
+// deadline passes first. p.rsem is held.
+func (p *pipe) pause() error {
+	if p.rtimer == nil {
+		p.rtimer = time.NewTimer(p.cfg.latency)
+	} else {
+		p.rtimer.Reset(p.cfg.latency)
+	}
+	p.mu.Lock()
+	dc := p.rdl.c
+	p.mu.Unlock()
+	var err error
+	select {
+	case <-p.rtimer.C:
+		return nil
+	case <-p.rdone:
+		err = pathError("read", os.ErrClosed)
+	case <-dc:
+		err = pathError("read", os.ErrDeadlineExceeded)
+	}
+	// With the timers of go1.22 (this module's language version), a timer
+	// that fired meanwhile leaves a value in its channel, which the next
+	// Reset would not clear.
+	if !p.rtimer.Stop() {
+		select {
+		case <-p.rtimer.C:
+		default:
+		}
+	}
+	return err
+}
+
+// setDeadline sets deadline d of an end that closed reports closed. A
+// deadline in the future arms a timer that closes d.c; the channel is
+// replaced only when it was closed, so that the steady state allocates
+// nothing but the timer.
+func (p *pipe) setDeadline(d *deadline, t time.Time, closed *bool, op string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if *closed {
+		return pathError(op, os.ErrClosed)
+	}
+	d.stop()
+	if d.passed {
+		d.c = make(chan struct{})
+		d.passed = false
+	}
+	if t.IsZero() {
+		return nil
+	}
+	wait := time.Until(t)
+	if wait <= 0 {
+		d.passed = true
+		close(d.c)
+		return nil
+	}
+	gen := d.gen
+	d.timer = time.AfterFunc(wait, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if d.gen == gen && !d.passed {
+			d.passed = true
+			close(d.c)
+		}
+	})
+	return nil
+}
+
+// stop disarms the deadline's timer; a timer already firing does nothing.
+// pipe.mu is held.
+func (d *deadline) stop() {
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	d.gen++
+}
+
+func pathError(op string, err error) error {
+	return &os.PathError{Op: op, Path: errPath, Err: err}
+}
+
+// brokenPipeError is the error of a write or Drain without a reader. Like
+// anonpipe's, it matches anonpipe.ErrBrokenPipe and wraps the system's error,
+// here an *os.PathError holding syscall.EPIPE.
+type brokenPipeError struct{ err error }
+
+func (e *brokenPipeError) Error() string        { return e.err.Error() }
+func (e *brokenPipeError) Unwrap() error        { return e.err }
+func (e *brokenPipeError) Is(target error) bool { return target == anonpipe.ErrBrokenPipe }
+
+func brokenPipe(op string) error {
+	return &brokenPipeError{pathError(op, syscall.EPIPE)}
+}

@@ -1,0 +1,435 @@
+package pipetest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anonpipe/anonpipe/anonpipe"
+	"github.com/anonpipe/anonpipe/pipetest"
+	"github.com/matryer/is"
+)
+
+// fake returns the ends of a new pipetest.Pipe, closed when the test ends.
+func fake(t testing.TB, opts ...pipetest.Option) (*pipetest.Reader, *pipetest.Writer) {
+	t.Helper()
+	r, w := pipetest.Pipe(opts...)
+	t.Cleanup(func() {
+		r.Close()
+		w.Close()
+	})
+	return r, w
+}
+
+// fill writes to w, with nobody reading, until a Write blocks for 20 ms,
+// and returns how many bytes went in.
+func fill(t *testing.T, w *pipetest.Writer) int {
+	t.Helper()
+	is := is.NewRelaxed(t)
+	is.NoErr(w.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))) // a short deadline
+	n, err := w.Write(make([]byte, 1<<20))
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the Write blocked once the pipe was full
+	is.NoErr(w.SetWriteDeadline(time.Time{}))       // clearing the deadline
+	return n
+}
+
+func TestCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		opts []pipetest.Option
+		want int
+	}{
+		{nil, 65536},
+		{[]pipetest.Option{pipetest.WithCapacity(1)}, 1},
+		{[]pipetest.Option{pipetest.WithCapacity(100)}, 100},
+		{[]pipetest.Option{pipetest.WithCapacity(5000)}, 5000},
+		{[]pipetest.Option{pipetest.WithCapacity(1 << 20), pipetest.WithCapacity(0)}, 0},
+	} {
+		is := is.New(t)
+		_, w := fake(t, tc.opts...)
+		is.Equal(fill(t, w), tc.want) // a Write with nobody reading fills the pipe to its capacity, the last option winning
+	}
+}
+
+func TestAtomicWriteWaitsForRoomWhole(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t, pipetest.WithCapacity(4096))
+	_, err := w.Write(make([]byte, 4000))
+	is.NoErr(err) // 4000 bytes fit
+	is.NoErr(w.SetWriteDeadline(time.Now().Add(20 * time.Millisecond)))
+	n, err := w.Write(make([]byte, 100))
+	is.Equal(n, 0)                                  // 100 bytes do not fit in the 96 left, and none go in
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the Write waits until its deadline
+	is.NoErr(w.SetWriteDeadline(time.Time{}))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write(bytes.Repeat([]byte{7}, 100))
+		done <- err
+	}()
+	_, err = io.ReadFull(r, make([]byte, 4000))
+	is.NoErr(err)    // reading the first Write makes room
+	is.NoErr(<-done) // for the second
+	buf := make([]byte, 4096)
+	n, err = r.Read(buf)
+	is.NoErr(err)
+	is.Equal(buf[:n], bytes.Repeat([]byte{7}, 100)) // which arrives whole
+}
+
+func TestSmallCapacityOffersAtomicWriteWhole(t *testing.T) {
+	for _, capacity := range []int{0, 1, 100} {
+		is := is.New(t)
+		r, w := fake(t, pipetest.WithCapacity(capacity))
+		msg := bytes.Repeat([]byte("x"), 4096)
+		done := make(chan error, 1)
+		go func() {
+			_, err := w.Write(msg)
+			done <- err
+		}()
+		buf := make([]byte, 8192)
+		n, err := r.Read(buf)
+		is.NoErr(err)     // reading a Write larger than the capacity
+		is.Equal(n, 4096) // gets it whole
+		is.NoErr(<-done)  // and completes it
+	}
+}
+
+func TestSmallCapacityLongWriteFillsThenOffers(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t, pipetest.WithCapacity(10))
+	data := []byte(strings.Repeat("0123456789", 500)) // 5000 bytes: not atomic
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write(data)
+		done <- err
+	}()
+	first := make([]byte, 100)
+	n, err := io.ReadFull(r, first[:10])
+	is.NoErr(err)
+	is.Equal(string(first[:n]), "0123456789") // the buffer's 10 bytes come first
+	rest, err := io.ReadAll(io.LimitReader(r, 4990))
+	is.NoErr(err)
+	is.Equal(string(rest), string(data[10:])) // then the rest of the Write
+	is.NoErr(<-done)                          // which is then complete
+}
+
+func TestSynchronousPipe(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t, pipetest.WithCapacity(0))
+	is.NoErr(w.SetWriteDeadline(time.Now().Add(20 * time.Millisecond)))
+	n, err := w.Write([]byte("x"))
+	is.Equal(n, 0)                                  // with nobody reading, nothing goes in
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // not even a byte
+	is.NoErr(w.SetWriteDeadline(time.Time{}))
+
+	read := make(chan string, 1)
+	go func() {
+		b := make([]byte, 10)
+		n, _ := r.Read(b)
+		read <- string(b[:n])
+	}()
+	n, err = w.Write([]byte("abc"))
+	is.NoErr(err)                           // a Write returns once a reader took its bytes
+	is.Equal(n, 3)                          // all of them
+	is.NoErr(w.Drain(context.Background())) // so nothing is left to drain
+	is.Equal(<-read, "abc")                 // the reader got them
+	is.NoErr(w.Drain(context.Background())) // an empty synchronous pipe is drained
+	is.NoErr(w.Close())                     // closing the writer
+	_, err = r.Read(make([]byte, 1))
+	is.Equal(err, io.EOF) // gives the reader EOF
+}
+
+func TestErrorsLookLikeOSErrors(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t)
+	is.NoErr(r.SetReadDeadline(time.Now().Add(-time.Second)))
+	_, err := r.Read(make([]byte, 1))
+	var pe *os.PathError
+	is.True(errors.As(err, &pe))                        // a deadline error is an *os.PathError
+	is.Equal(err.Error(), "read pipetest: i/o timeout") // saying what failed, as *os.File's do
+	is.True(os.IsTimeout(err))                          // a timeout
+
+	is.NoErr(r.Close())
+	_, err = w.Write([]byte("x"))
+	is.Equal(err.Error(), "write pipetest: broken pipe") // a broken pipe says so
+	is.True(errors.Is(err, anonpipe.ErrBrokenPipe))      // and matches anonpipe's
+	is.True(errors.Is(err, syscall.EPIPE))               // and the system's error
+	is.True(errors.As(err, &pe))                         // which it wraps in an *os.PathError
+	is.Equal(pe.Op, "write")
+	err = w.Drain(context.Background())
+	is.Equal(err.Error(), "drain pipetest: broken pipe") // Drain's too
+
+	_, err = r.Read(make([]byte, 1))
+	is.Equal(err.Error(), "read pipetest: file already closed") // a closed end says so
+	err = r.Close()
+	is.Equal(err.Error(), "close pipetest: file already closed") // and so does closing it again
+}
+
+func TestZeroLength(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t)
+	is.NoErr(r.Close())
+	n, err := w.Write(nil)
+	is.NoErr(err)  // a Write of nothing to a broken pipe succeeds, as on Linux
+	is.Equal(n, 0) // writing nothing
+	n, err = r.Read(nil)
+	is.True(errors.Is(err, os.ErrClosed)) // a Read of nothing on a closed end fails
+	is.Equal(n, 0)
+	is.NoErr(w.Close())
+	_, err = w.Write(nil)
+	is.True(errors.Is(err, os.ErrClosed)) // so does a Write of nothing
+}
+
+func TestSetDeadlineAfterClose(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t)
+	is.NoErr(r.Close())
+	is.NoErr(w.Close())
+	is.True(errors.Is(r.SetReadDeadline(time.Now()), os.ErrClosed))  // a closed read end takes no deadline
+	is.True(errors.Is(w.SetWriteDeadline(time.Now()), os.ErrClosed)) // nor a closed write end
+}
+
+func TestDeadlineMovedLater(t *testing.T) {
+	is := is.New(t)
+	r, _ := fake(t)
+	start := time.Now()
+	is.NoErr(r.SetReadDeadline(start.Add(time.Millisecond)))      // a deadline soon
+	is.NoErr(r.SetReadDeadline(start.Add(50 * time.Millisecond))) // moved later
+	_, err := r.Read(make([]byte, 1))
+	is.True(errors.Is(err, os.ErrDeadlineExceeded))         // the Read times out
+	is.True(time.Since(start) >= 50*time.Millisecond)       // at the later deadline: the first one's timer was stopped
+	is.NoErr(r.SetReadDeadline(start.Add(time.Hour)))       // a deadline in the future again
+	is.NoErr(r.SetReadDeadline(time.Now().Add(-time.Hour))) // then in the past
+	_, err = r.Read(make([]byte, 1))
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the last one set counts
+}
+
+func TestReaderCloseDiscardsUnread(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t)
+	_, err := w.Write([]byte("unread"))
+	is.NoErr(err)
+	is.NoErr(r.Close())
+	err = w.Drain(context.Background())
+	is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // Drain reports the reader gone, not bytes unread
+}
+
+func TestDrainContextFirst(t *testing.T) {
+	is := is.New(t)
+	_, w := fake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	is.Equal(w.Drain(ctx), context.Canceled) // a done context wins even over an empty pipe, as with anonpipe
+}
+
+func TestDrainSeesOfferedBytes(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t, pipetest.WithCapacity(1))
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write([]byte("offered")) // longer than the pipe: offered to readers
+		done <- err
+	}()
+	b := make([]byte, 1)
+	_, err := r.Read(b) // the Write is offering its bytes
+	is.NoErr(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	is.Equal(w.Drain(ctx), context.DeadlineExceeded) // Drain counts the bytes offered and not taken as unread
+	_, err = io.ReadFull(r, make([]byte, 6))
+	is.NoErr(err)
+	is.NoErr(<-done)
+	is.NoErr(w.Drain(context.Background())) // once taken, the pipe is drained
+}
+
+func TestCopyBetweenFakes(t *testing.T) {
+	is := is.New(t)
+	r1, w1 := fake(t)
+	r2, w2 := fake(t, pipetest.WithCapacity(100))
+	data := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+	go func() {
+		w1.Write(data)
+		w1.Close()
+	}()
+	go func() {
+		_, err := io.Copy(w2, r1) // Reader.WriteTo
+		if err != nil {
+			t.Error(err)
+		}
+		w2.Close()
+	}()
+	var got bytes.Buffer
+	n, err := got.ReadFrom(r2)
+	is.NoErr(err)
+	is.Equal(n, int64(len(data)))           // every byte copied
+	is.True(bytes.Equal(got.Bytes(), data)) // in order
+}
+
+// writerFunc is an io.Writer made of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestWriteToErrors(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t)
+	_, err := w.Write([]byte("0123456789"))
+	is.NoErr(err)
+	errSink := errors.New("sink failed")
+	n, err := r.WriteTo(writerFunc(func(p []byte) (int, error) { return 4, errSink }))
+	is.Equal(err, errSink) // the destination's error
+	is.Equal(n, int64(4))  // with what it took
+
+	_, err = w.Write([]byte("abc"))
+	is.NoErr(err)
+	n, err = r.WriteTo(writerFunc(func(p []byte) (int, error) { return 1, nil }))
+	is.Equal(err, io.ErrShortWrite) // a short write without an error
+	is.Equal(n, int64(1))
+
+	is.NoErr(r.SetReadDeadline(time.Now().Add(20 * time.Millisecond)))
+	n, err = r.WriteTo(io.Discard)
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the read deadline ends WriteTo
+	is.Equal(n, int64(0))                           // having found nothing: the bytes read before a failed write are gone, as with io.Copy
+}
+
+// errReader returns its data, then err along with the last bytes.
+type errReader struct {
+	data []byte
+	err  error
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	if len(r.data) == 0 {
+		return n, r.err
+	}
+	return n, nil
+}
+
+func TestReadFromErrors(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t)
+	errSrc := errors.New("source failed")
+	n, err := w.ReadFrom(&errReader{[]byte("last bytes"), errSrc})
+	is.Equal(err, errSrc)  // the source's error
+	is.Equal(n, int64(10)) // after the bytes it returned with it
+	n, err = w.ReadFrom(&errReader{[]byte("more"), io.EOF})
+	is.NoErr(err)         // io.EOF ends ReadFrom without an error
+	is.Equal(n, int64(4)) // after the bytes that came with it
+	is.NoErr(w.Close())
+	got, err := io.ReadAll(r)
+	is.NoErr(err)
+	is.Equal(string(got), "last bytesmore") // nothing lost
+}
+
+func TestOptionsPanic(t *testing.T) {
+	for name, f := range map[string]func(){
+		"Pipe(nil)":              func() { pipetest.Pipe(nil) },
+		"WithCapacity(-1)":       func() { pipetest.WithCapacity(-1) },
+		"WithReadLimit(0)":       func() { pipetest.WithReadLimit(0) },
+		"WithReadError(-1, err)": func() { pipetest.WithReadError(-1, io.ErrUnexpectedEOF) },
+		"WithReadError(0, nil)":  func() { pipetest.WithReadError(0, nil) },
+		"WithWriteError(0, nil)": func() { pipetest.WithWriteError(0, nil) },
+		"WithReaderHang(-1)":     func() { pipetest.WithReaderHang(-1) },
+		"WithReaderCrash(-1)":    func() { pipetest.WithReaderCrash(-1) },
+		"WithLatency(-1)":        func() { pipetest.WithLatency(-1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+			defer func() {
+				p := recover()
+				is.True(p != nil)                                      // an invalid option panics
+				is.True(strings.HasPrefix(fmt.Sprint(p), "pipetest:")) // saying where from
+			}()
+			f()
+		})
+	}
+}
+
+func TestNoAllocations(t *testing.T) {
+	for _, size := range []int{4 << 10, 64 << 10} {
+		is := is.New(t)
+		r, w := fake(t)
+		is.NoErr(w.SetWriteDeadline(time.Now().Add(time.Hour))) // a deadline does not make calls allocate
+		is.NoErr(r.SetReadDeadline(time.Now().Add(time.Hour)))
+		buf := make([]byte, size)
+		allocs := testing.AllocsPerRun(100, func() {
+			w.Write(buf[:size/2])
+			r.Read(buf)
+		})
+		is.Equal(allocs, 0.0) // a Write and a Read that need not wait allocate nothing
+
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rbuf := make([]byte, size)
+			for {
+				if _, err := r.Read(rbuf); err != nil {
+					return
+				}
+			}
+		}()
+		wbuf := make([]byte, 4*size) // more than the pipe holds at 64 KiB: the Write waits for the reader
+		allocs = testing.AllocsPerRun(100, func() { w.Write(wbuf) })
+		is.NoErr(w.Close())
+		<-done
+		is.Equal(allocs, 0.0) // neither do a Write and Reads that wait for each other
+	}
+}
+
+func BenchmarkPipe(b *testing.B) {
+	for _, size := range []int{4 << 10, 64 << 10} {
+		for _, impl := range []struct {
+			name string
+			pipe func() (io.ReadCloser, io.WriteCloser)
+		}{
+			{"pipetest", func() (io.ReadCloser, io.WriteCloser) { return pipetest.Pipe() }},
+			{"os.Pipe", func() (io.ReadCloser, io.WriteCloser) {
+				r, w, err := os.Pipe()
+				if err != nil {
+					b.Fatal(err)
+				}
+				return r, w
+			}},
+			{"io.Pipe", func() (io.ReadCloser, io.WriteCloser) { return io.Pipe() }},
+		} {
+			b.Run(fmt.Sprintf("%s/%dKiB", impl.name, size>>10), func(b *testing.B) {
+				r, w := impl.pipe()
+				defer r.Close()
+				done := make(chan error, 1)
+				go func() {
+					buf := make([]byte, size)
+					for {
+						if _, err := r.Read(buf); err != nil {
+							if err == io.EOF {
+								err = nil
+							}
+							done <- err
+							return
+						}
+					}
+				}()
+				buf := make([]byte, size)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if _, err := w.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+				w.Close()
+				if err := <-done; err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
+}
