@@ -49,11 +49,28 @@ func TestReadDeadline(t *testing.T) {
 func TestWriteDeadline(t *testing.T) {
 	is := is.New(t)
 	r, w := pipe(t)
+	big := make([]byte, 8<<20)                                          // far more than the pipe holds
 	is.NoErr(w.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))) // a deadline in the future
-	big := make([]byte, 8<<20)
 	n, err := w.Write(big)
 	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // fires on a full pipe
-	is.True(n > 0 && n < len(big))                  // after writing what fit
+	is.True(n < len(big))                           // before everything was written
+
+	r2, w2 := pipe(t)
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		n, err := w2.Write(big)
+		done <- result{n, err}
+	}()
+	_, err = io.ReadFull(r2, make([]byte, 1))
+	is.NoErr(err)                             // the Write has started: a byte arrived
+	is.NoErr(w2.SetWriteDeadline(time.Now())) // a deadline set while the Write is blocked on a full pipe
+	res := <-done
+	is.True(errors.Is(res.err, os.ErrDeadlineExceeded)) // unblocks it
+	is.True(res.n > 0 && res.n < len(big))              // with the count of what fit
 
 	is.NoErr(r.SetReadDeadline(time.Now().Add(-time.Second))) // the read deadline
 	is.NoErr(w.SetWriteDeadline(time.Time{}))                 // is independent of the write deadline
