@@ -111,7 +111,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 // [ErrBrokenPipe]. Closing an end that is already closed returns an error
 // matching os.ErrClosed and has no other effect.
 func (r *Reader) Close() error {
-	return r.f.Close()
+	return closeFile(r.f)
 }
 
 // SetReadDeadline sets the time after which a pending or future Read fails
@@ -183,7 +183,7 @@ func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 // already closed returns an error matching os.ErrClosed and has no other
 // effect.
 func (w *Writer) Close() error {
-	return w.f.Close()
+	return closeFile(w.f)
 }
 
 // SetWriteDeadline sets the time after which a pending or future Write

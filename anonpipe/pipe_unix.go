@@ -30,6 +30,11 @@ func write(f *os.File, p []byte) (int, error) {
 	return f.Write(p)
 }
 
+// closeFile closes f; the poller wakes any Read or Write pending on it.
+func closeFile(f *os.File) error {
+	return f.Close()
+}
+
 func isBrokenPipe(err error) bool {
 	return errors.Is(err, syscall.EPIPE)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -34,6 +35,37 @@ func write(f *os.File, p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// closeFile closes f and makes sure a Read or Write pending on it returns.
+// os.File.Close cancels (CancelIoEx) only the I/O already issued, then waits
+// for it to finish: a ReadFile issued just after the cancel would block Close
+// until data came. So the cancel is repeated until Close returns, through a
+// duplicate of the handle, which names the same pipe but stays valid however
+// f's own handle is closed and its value reused.
+func closeFile(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return f.Close()
+	}
+	var dup windows.Handle
+	p := windows.CurrentProcess()
+	if rc.Control(func(fd uintptr) {
+		windows.DuplicateHandle(p, windows.Handle(fd), p, &dup, 0, false, windows.DUPLICATE_SAME_ACCESS)
+	}) != nil || dup == 0 {
+		return f.Close() // already closed, or no duplicate: Close alone is the best left
+	}
+	defer windows.CloseHandle(dup)
+	done := make(chan error, 1)
+	go func() { done <- f.Close() }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Millisecond):
+			windows.CancelIoEx(dup, nil)
+		}
+	}
 }
 
 func isBrokenPipe(err error) bool {

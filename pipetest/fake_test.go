@@ -28,12 +28,14 @@ func fake(t testing.TB, opts ...pipetest.Option) (*pipetest.Reader, *pipetest.Wr
 	return r, w
 }
 
-// fill writes to w, with nobody reading, until a Write blocks for 20 ms,
-// and returns how many bytes went in.
+// fill writes to w, with nobody reading, until a Write blocks for 500 ms,
+// and returns how many bytes went in. The deadline is set before the Write
+// starts, so it must outlast any delay in starting it (a busy machine, or
+// Windows' 15.6 ms timer), or the Write fails having written nothing.
 func fill(t *testing.T, w *pipetest.Writer) int {
 	t.Helper()
 	is := is.NewRelaxed(t)
-	is.NoErr(w.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))) // a short deadline
+	is.NoErr(w.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))) // a deadline the Write reaches only by blocking
 	n, err := w.Write(make([]byte, 1<<20))
 	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the Write blocked once the pipe was full
 	is.NoErr(w.SetWriteDeadline(time.Time{}))       // clearing the deadline
