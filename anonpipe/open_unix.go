@@ -48,6 +48,12 @@ func checkEnd(fd int, write bool) error {
 		if typ != unix.SOCK_STREAM {
 			return errors.New("a socket that is not a stream socket")
 		}
+		if on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err == nil && on != 0 {
+			return errors.New("a listening socket, not a connected stream")
+		}
+		if _, err := unix.Getpeername(fd); errors.Is(err, unix.ENOTCONN) {
+			return errors.New("a socket that is not connected")
+		}
 		return nil
 	default:
 		return errors.New("not a pipe: " + fileKind(uint32(st.Mode)))

@@ -122,7 +122,7 @@ func (r *Reader) Close() error {
 // deadline: SetReadDeadline returns an error matching os.ErrNoDeadline and
 // changes nothing.
 func (r *Reader) SetReadDeadline(t time.Time) error {
-	return wrapDeadlineError(r.f.SetReadDeadline(t))
+	return deadlineError("SetReadDeadline", r.f, r.f.SetReadDeadline(t))
 }
 
 // File returns the *os.File behind the Reader. They share one descriptor:
@@ -195,7 +195,7 @@ func (w *Writer) Close() error {
 // deadline: SetWriteDeadline returns an error matching os.ErrNoDeadline and
 // changes nothing.
 func (w *Writer) SetWriteDeadline(t time.Time) error {
-	return wrapDeadlineError(w.f.SetWriteDeadline(t))
+	return deadlineError("SetWriteDeadline", w.f, w.f.SetWriteDeadline(t))
 }
 
 // Drain waits until the reader has consumed every byte written so far, like
@@ -248,6 +248,16 @@ func wrapWriteError(err error) error {
 		return err
 	}
 	return &brokenPipeError{err}
+}
+
+// deadlineError is the error of setting a deadline on f. On a closed file
+// os.File returns an internal error that does not match os.ErrClosed, unlike
+// its other methods.
+func deadlineError(op string, f *os.File, err error) error {
+	if err != nil && checkOpen(op, f) != nil {
+		return errClosed(op, f)
+	}
+	return wrapDeadlineError(err)
 }
 
 // checkOpen returns nil, or the error of op on f if f is closed.

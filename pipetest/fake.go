@@ -574,12 +574,14 @@ func (p *pipe) write(b []byte) (int, error) {
 			err = pathError("write", os.ErrClosed)
 			break
 		}
-		if p.rclosed {
-			err = brokenPipe("write")
-			break
-		}
+		// A passed deadline wins over a broken pipe, as the poller checks
+		// it before trying the write.
 		if p.wdl.passed {
 			err = pathError("write", os.ErrDeadlineExceeded)
+			break
+		}
+		if p.rclosed {
+			err = brokenPipe("write")
 			break
 		}
 		free := capacity - p.n
