@@ -3,7 +3,6 @@ package anonpipe
 import (
 	"context"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,32 +26,10 @@ func drain(ctx context.Context, f *os.File) error {
 	if st.Mode&unix.S_IFMT == unix.S_IFSOCK {
 		req = unix.SIOCOUTQ
 	}
-	var timer *time.Timer
-	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 5*time.Millisecond) {
-		var unread int
-		if err := rc.Control(func(fd uintptr) {
-			unread, serr = pending(int(fd), req)
-		}); err != nil {
-			return errClosed("drain", f)
-		}
-		if serr != nil {
-			return &os.PathError{Op: "drain", Path: f.Name(), Err: serr}
-		}
-		if unread == 0 {
-			return nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		} else {
-			timer.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-	}
+	return pollDrain(ctx, f, func(fd int) (bool, error) {
+		unread, err := pending(fd, req)
+		return unread == 0, err
+	})
 }
 
 // pending reports how many bytes written to fd have not been read yet, asking

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,30 +65,7 @@ func drain(ctx context.Context, f *os.File) error {
 		}
 		return &os.PathError{Op: "drain", Path: f.Name(), Err: fmt.Errorf("%s: %w", plan.why, errors.ErrUnsupported)}
 	}
-	var timer *time.Timer
-	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 5*time.Millisecond) {
-		var empty bool
-		if err := rc.Control(func(fd uintptr) { empty, serr = drainProbe(int(fd), kq, plan) }); err != nil {
-			return errClosed("drain", f)
-		}
-		if serr != nil {
-			return &os.PathError{Op: "drain", Path: f.Name(), Err: serr}
-		}
-		if empty {
-			return nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		} else {
-			timer.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-	}
+	return pollDrain(ctx, f, func(fd int) (bool, error) { return drainProbe(fd, kq, plan) })
 }
 
 // drainPlanFor picks how to watch fd's unread bytes on this kernel.
@@ -101,34 +76,7 @@ func drainPlanFor(fd int) (drainPlan, error) {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFIFO:
-		// pipe(2) pipes leave st_dev zero on macOS (pipe_stat), NetBSD and
-		// DragonFly; a named pipe reports its file system's device, and its
-		// buffer lives elsewhere (in fifofs sockets on all three).
-		anonymous := st.Dev == 0
-		switch {
-		case runtime.GOOS == "darwin" && anonymous:
-			// xnu's pipe_stat, given the write end (which owns no buffer),
-			// reports the read end's byte count as st_size.
-			return drainPlan{how: drainPipeSize}, nil
-		case runtime.GOOS == "netbsd" && anonymous:
-			// NetBSD's pipe_ioctl answers FIONWRITE with the read end's
-			// byte count.
-			return drainPlan{how: drainPipeQueue}, nil
-		case runtime.GOOS == "dragonfly" && anonymous:
-			// DragonFly's pipe_create sizes both directions' buffers from
-			// kern.pipe.size and pipe_write never resizes them, so this
-			// end's own buffer (pipe_stat's st_blksize) is as large as the
-			// one filt_pipewrite reports free space in.
-			return drainPlan{how: drainPipeSpace, size: int64(st.Blksize)}, nil
-		case runtime.GOOS == "freebsd" || runtime.GOOS == "openbsd":
-			// filt_pipewrite reports free space, but the buffer it is
-			// free in grows with large writes (and shrinks under memory
-			// pressure on FreeBSD), and nothing tells the write end its
-			// size: an empty 16 KiB buffer looks like a 64 KiB one
-			// holding 48 KiB.
-			return drainPlan{why: "a " + runtime.GOOS + " pipe's write end cannot see how much of the buffer is unread", probe: true}, nil
-		}
-		return drainPlan{why: "cannot see how much of a named pipe is unread", probe: true}, nil
+		return pipePlan(&st), nil
 	case unix.S_IFSOCK:
 		typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 		if err != nil {
@@ -142,28 +90,7 @@ func drainPlanFor(fd int) (drainPlan, error) {
 			return drainPlan{}, os.NewSyscallError("getsockname", err)
 		}
 		_, local := sa.(*unix.SockaddrUnix)
-		switch {
-		case runtime.GOOS == "openbsd":
-			// OpenBSD's uipc_send and uipc_rcvd copy the peer's receive
-			// count into the sender's so_snd.sb_cc, as TCP keeps its own
-			// unacknowledged bytes there, so free space reaches SO_SNDBUF
-			// only when nothing is left.
-			return drainPlan{how: drainSocketSpace}, nil
-		case runtime.GOOS == "darwin" && local:
-			// xnu's uipc_send lowers the sender's sb_hiwat by what it
-			// queues at the peer, which sogetoptlock adds back (unp_cc)
-			// when asked for SO_SNDBUF.
-			return drainPlan{how: drainSocketSpace}, nil
-		case !local && (runtime.GOOS == "darwin" || runtime.GOOS == "freebsd" || runtime.GOOS == "netbsd"):
-			return drainPlan{how: drainSocketQueue}, nil
-		case local:
-			// The sender's buffer stays empty (FIONWRITE is always 0):
-			// uipc_send queues at the peer, and FreeBSD (SB_STOP),
-			// NetBSD (sb_hiwat) and DragonFly (SSB_STOP) give the sender
-			// no count of it.
-			return drainPlan{why: "a " + runtime.GOOS + " Unix-domain socket does not tell its sender what the peer has not read", probe: true}, nil
-		}
-		return drainPlan{why: "counting a " + runtime.GOOS + " socket's unsent bytes is not implemented", probe: true}, nil
+		return socketPlan(local), nil
 	}
 	return drainPlan{why: "not a pipe or a socket"}, nil
 }
@@ -185,9 +112,9 @@ func drainProbe(fd, kq int, plan drainPlan) (bool, error) {
 		}
 		return st.Size == 0, nil
 	case drainPipeQueue:
-		n, err := unix.IoctlGetInt(fd, drainFIONWRITE())
+		n, err := queuedBytes(fd)
 		if err != nil {
-			return false, os.NewSyscallError("ioctl", err)
+			return false, err
 		}
 		// NetBSD's pipe_poll flags a write end whose reader is gone with
 		// POLLHUP (POLLERR since the 2023 rewrite).
@@ -230,15 +157,7 @@ func drainProbe(fd, kq int, plan drainPlan) (bool, error) {
 	case drainSocketQueue:
 		// For TCP this counts bytes the peer has not acknowledged, which is
 		// as close to "read" as the sender can see (Linux's SIOCOUTQ too).
-		var n int
-		var err error
-		if runtime.GOOS == "darwin" {
-			n, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, drainSO_NWRITE)
-			err = os.NewSyscallError("getsockopt", err)
-		} else {
-			n, err = unix.IoctlGetInt(fd, drainFIONWRITE())
-			err = os.NewSyscallError("ioctl", err)
-		}
+		n, err := queuedBytes(fd)
 		if err != nil {
 			return false, err
 		}
@@ -248,18 +167,6 @@ func drainProbe(fd, kq int, plan drainPlan) (bool, error) {
 		return n == 0, nil
 	}
 	return false, errors.ErrUnsupported
-}
-
-// drainSO_NWRITE is SO_NWRITE from macOS's <sys/socket.h>.
-const drainSO_NWRITE = 0x1024
-
-// drainFIONWRITE returns FIONWRITE: _IOR('f', 119, int) on FreeBSD and
-// _IOR('f', 121, int) on NetBSD, the two systems that use it here.
-func drainFIONWRITE() uint {
-	if runtime.GOOS == "netbsd" {
-		return 0x40046679
-	}
-	return 0x40046677
 }
 
 func drainEOF(eof bool, err error) error {
