@@ -31,6 +31,7 @@ func children() map[string]func(args []string) int {
 		"write":       childWrite,
 	}
 	addPlatformChildren(m)
+	addBenchChildren(m)
 	addReliabilityChildren(m)
 	return m
 }

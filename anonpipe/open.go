@@ -30,12 +30,19 @@ import (
 // registered with the runtime's poller, so deadlines work and Close unblocks
 // a pending Read; the non-blocking flag is shared with every process that
 // holds the same pipe end.
-func OpenReader(handle string) (*Reader, error) {
+//
+// Of the Options, only [WithBusyPoll] applies: the pipe exists already, so
+// [WithBufferSize] makes OpenReader fail.
+func OpenReader(handle string, opts ...Option) (*Reader, error) {
+	c, err := openConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	f, err := open(handle, false)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{f: f}, nil
+	return &Reader{f: f, busy: newBusyPoller(f, c.busyPoll)}, nil
 }
 
 // OpenWriter returns the write end of a pipe that a parent passed to this
@@ -48,12 +55,26 @@ func OpenReader(handle string) (*Reader, error) {
 // pipe handle with write access (Windows). If the handle is 1 or 2, a write
 // to a broken pipe still returns [ErrBrokenPipe] rather than raising SIGPIPE
 // as os.Stdout would.
-func OpenWriter(handle string) (*Writer, error) {
+//
+// It takes the Options OpenReader takes; a Writer ignores [WithBusyPoll].
+func OpenWriter(handle string, opts ...Option) (*Writer, error) {
+	if _, err := openConfig(opts); err != nil {
+		return nil, err
+	}
 	f, err := open(handle, true)
 	if err != nil {
 		return nil, err
 	}
 	return &Writer{f: f, stdio: handle == "1" || handle == "2"}, nil
+}
+
+// openConfig reads the Options given to OpenReader or OpenWriter.
+func openConfig(opts []Option) (config, error) {
+	c, err := newConfig(opts)
+	if err == nil && c.bufferSize > 0 {
+		err = errors.New("anonpipe: WithBufferSize applies only to a pipe this process makes")
+	}
+	return c, err
 }
 
 // parseHandle accepts only the canonical decimal form, so that no two strings

@@ -30,6 +30,7 @@ type Option func(*config)
 
 type config struct {
 	bufferSize int
+	busyPoll   time.Duration
 	err        error
 }
 
@@ -74,13 +75,18 @@ func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return newPipe(c)
+	r, w, err = newPipe(c)
+	if err == nil {
+		r.busy = newBusyPoller(r.f, c.busyPoll)
+	}
+	return r, w, err
 }
 
 // Reader is the read end of a pipe. It implements io.ReadCloser and
 // io.WriterTo. Its methods are safe for concurrent use.
 type Reader struct {
-	f *os.File
+	f    *os.File
+	busy *busyPoller // WithBusyPoll
 }
 
 // Read reads up to len(p) bytes. It returns as soon as some bytes are
@@ -93,14 +99,21 @@ func (r *Reader) Read(p []byte) (int, error) {
 		// A zero-byte ReadFile on a Windows pipe waits for data.
 		return 0, checkOpen("read", r.f)
 	}
+	if r.busy != nil {
+		return r.busy.read(p)
+	}
 	return r.f.Read(p)
 }
 
 // WriteTo copies from the pipe to w until EOF, and returns the number of
 // bytes copied and the first error, other than io.EOF, met on either side.
 // It makes io.Copy as fast as a copy between plain *os.File values or faster:
-// on Linux it moves the bytes inside the kernel when w is a pipe, a regular
-// file or a stream socket.
+// on Linux it moves the bytes inside the kernel (splice) when w is a pipe, a
+// regular file, /dev/null or a stream socket.
+//
+// While the copy waits for the pipe, r's read deadline and Close end it, as
+// they end a Read; while it waits for w to take more, w's own deadline
+// applies, as it would to a Write on w.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	n, err := r.writeTo(w)
 	return n, wrapWriteError(err)
@@ -170,8 +183,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 // ReadFrom copies from src into the pipe until src returns io.EOF, and
 // returns the number of bytes copied and the first other error met on
 // either side. It makes io.Copy as fast as a copy between plain *os.File
-// values or faster: on Linux it moves the bytes inside the kernel when src is
-// a pipe, a regular file or a stream socket.
+// values or faster: on Linux it moves the bytes inside the kernel (splice)
+// when src is a pipe, a regular file or a stream socket, or an
+// io.LimitedReader of one, as io.CopyN makes.
+//
+// While the copy waits for room in the pipe, w's write deadline and Close
+// end it, as they end a Write; while it waits for src, src's own deadline
+// applies, as it would to a Read on src.
 func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	n, err := w.readFrom(src)
 	return n, wrapWriteError(err)

@@ -1,0 +1,185 @@
+package anonpipe
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/matryer/is"
+	"golang.org/x/sys/unix"
+)
+
+// These tests check which copies the kernel does (handled) and which fall
+// back to os.File; the exported tests check the bytes either way.
+
+func internalPipe(t *testing.T) (*Reader, *Writer) {
+	t.Helper()
+	r, w, err := Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+// filled returns a pipe holding n bytes, its writer closed.
+func filled(t *testing.T, n int) *Reader {
+	t.Helper()
+	r, w := internalPipe(t)
+	if _, err := w.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return r
+}
+
+// embeddedFile hides *os.File behind another type, as os.File.WriteTo does
+// when it hands a copy to io.Copy.
+type embeddedFile struct{ *os.File }
+
+func TestSpliceHandlesWriteTo(t *testing.T) {
+	const n = 60000 // fits in a default pipe, so no reader is needed
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		dst     func(t *testing.T) io.Writer
+		handled bool
+	}{
+		{"pipe", func(t *testing.T) io.Writer { _, w := internalPipe(t); return w }, true},
+		{"os pipe", func(t *testing.T) io.Writer {
+			_, w, _ := os.Pipe()
+			t.Cleanup(func() { w.Close() })
+			return w
+		}, true},
+		{"regular file", func(t *testing.T) io.Writer {
+			f, _ := os.Create(filepath.Join(dir, "regular"))
+			t.Cleanup(func() { f.Close() })
+			return f
+		}, true},
+		{"/dev/null", func(t *testing.T) io.Writer {
+			f, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			t.Cleanup(func() { f.Close() })
+			return f
+		}, true},
+		{"unix socket", func(t *testing.T) io.Writer { a, _ := socketPair(t); return a }, true},
+		{"O_APPEND file", func(t *testing.T) io.Writer {
+			f, _ := os.OpenFile(filepath.Join(dir, "append"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			t.Cleanup(func() { f.Close() })
+			return f
+		}, false},
+		{"blocking os pipe", func(t *testing.T) io.Writer {
+			r, w, _ := os.Pipe()
+			w.Fd()
+			t.Cleanup(func() { r.Close(); w.Close() })
+			return w
+		}, false},
+		{"io.Discard", func(*testing.T) io.Writer { return io.Discard }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			r := filled(t, n)
+			got, handled, err := r.spliceTo(tc.dst(t))
+			if !tc.handled {
+				is.True(!handled) // splice leaves this copy to os.File
+				return
+			}
+			is.NoErr(err)           // the copy succeeds
+			is.True(handled)        // in the kernel
+			is.Equal(got, int64(n)) // with every byte
+		})
+	}
+}
+
+func socketPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "socket")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		cs[i] = c
+	}
+	return cs[0], cs[1]
+}
+
+func TestSpliceHandlesReadFrom(t *testing.T) {
+	const n = 60000 // fits in a default pipe, so no reader is needed
+	dir := t.TempDir()
+	file := func(t *testing.T) *os.File {
+		name := filepath.Join(dir, t.Name()[len("TestSpliceHandlesReadFrom/"):])
+		if err := os.WriteFile(name, make([]byte, n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	for _, tc := range []struct {
+		name    string
+		src     func(t *testing.T) io.Reader
+		handled bool
+	}{
+		{"pipe", func(t *testing.T) io.Reader { return filled(t, n) }, true},
+		{"os pipe", func(t *testing.T) io.Reader {
+			r, w, _ := os.Pipe()
+			w.Write(make([]byte, n))
+			w.Close()
+			t.Cleanup(func() { r.Close() })
+			return r
+		}, true},
+		{"regular file", func(t *testing.T) io.Reader { return file(t) }, true},
+		{"embedded file", func(t *testing.T) io.Reader { return embeddedFile{file(t)} }, true},
+		{"limited file", func(t *testing.T) io.Reader { return io.LimitReader(file(t), n) }, true},
+		{"limited /dev/zero", func(t *testing.T) io.Reader {
+			f, _ := os.Open("/dev/zero")
+			t.Cleanup(func() { f.Close() })
+			return io.LimitReader(f, n)
+		}, true},
+		{"unix socket", func(t *testing.T) io.Reader {
+			a, b := socketPair(t)
+			a.Write(make([]byte, n))
+			a.Close()
+			return b
+		}, true},
+		{"blocking os pipe", func(t *testing.T) io.Reader {
+			r, w, _ := os.Pipe()
+			r.Fd()
+			w.Write(make([]byte, n))
+			w.Close()
+			t.Cleanup(func() { r.Close() })
+			return r
+		}, false},
+		{"limited blocking os pipe", func(t *testing.T) io.Reader {
+			r, _, _ := os.Pipe()
+			r.Fd()
+			t.Cleanup(func() { r.Close() })
+			return io.LimitReader(r, n)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			_, w := internalPipe(t)
+			got, handled, err := w.spliceFrom(tc.src(t))
+			if !tc.handled {
+				is.True(!handled) // splice leaves this copy to os.File
+				return
+			}
+			is.NoErr(err)           // the copy succeeds
+			is.True(handled)        // in the kernel
+			is.Equal(got, int64(n)) // with every byte
+		})
+	}
+}

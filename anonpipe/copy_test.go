@@ -1,0 +1,306 @@
+package anonpipe_test
+
+import (
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/anonpipe/anonpipe/anonpipe"
+	"github.com/matryer/is"
+)
+
+// Each test here checks that a copy through Reader.WriteTo or
+// Writer.ReadFrom delivers exactly the bytes sent, on whatever path the
+// platform takes (splice on Linux, os.File's copy elsewhere).
+
+// randomBytes returns n reproducible pseudo-random bytes.
+func randomBytes(n int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// feed writes data to w from another goroutine, in pieces of varied size,
+// then closes w.
+func feed(t *testing.T, w io.WriteCloser, data []byte) {
+	t.Helper()
+	go func() {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for p := data; len(p) > 0; {
+			n := min(len(p), 1+rng.IntN(200<<10))
+			if _, err := w.Write(p[:n]); err != nil {
+				t.Errorf("feeding the pipe: %v", err)
+				break
+			}
+			p = p[n:]
+		}
+		w.Close()
+	}()
+}
+
+// fileWith returns a file holding data, open for reading and writing at
+// offset 0.
+func fileWith(t *testing.T, data []byte) *os.File {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// copyResult is what a copy running in another goroutine returned.
+type copyResult struct {
+	n   int64
+	err error
+}
+
+func copyAsync(dst io.Writer, src io.Reader, close io.Closer) <-chan copyResult {
+	done := make(chan copyResult, 1)
+	go func() {
+		n, err := io.Copy(dst, src)
+		if close != nil {
+			close.Close()
+		}
+		done <- copyResult{n, err}
+	}()
+	return done
+}
+
+func TestCopyPipeToPipe(t *testing.T) {
+	data := randomBytes(5<<20+123, 1)
+	for _, tc := range []struct {
+		name string
+		copy func(dst *anonpipe.Writer, src *anonpipe.Reader) (int64, error)
+	}{
+		{"Reader.WriteTo", func(dst *anonpipe.Writer, src *anonpipe.Reader) (int64, error) { return src.WriteTo(dst) }},
+		{"Writer.ReadFrom", func(dst *anonpipe.Writer, src *anonpipe.Reader) (int64, error) { return dst.ReadFrom(src) }},
+		{"io.Copy", func(dst *anonpipe.Writer, src *anonpipe.Reader) (int64, error) { return io.Copy(dst, src) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			r1, w1 := pipe(t)
+			r2, w2 := pipe(t)
+			feed(t, w1, data)
+			done := make(chan copyResult, 1)
+			go func() {
+				n, err := tc.copy(w2, r1)
+				w2.Close()
+				done <- copyResult{n, err}
+			}()
+			got, err := io.ReadAll(r2)
+			is.NoErr(err) // reading the far pipe
+			res := <-done
+			is.NoErr(res.err)                                 // the copy succeeds
+			is.Equal(res.n, int64(len(data)))                 // and counts every byte
+			is.Equal(sha256.Sum256(got), sha256.Sum256(data)) // which arrive exactly, in order
+		})
+	}
+}
+
+func TestCopyBetweenPipeAndOSPipe(t *testing.T) {
+	data := randomBytes(3<<20+7, 2)
+	t.Run("to os.Pipe", func(t *testing.T) {
+		is := is.New(t)
+		r, w := pipe(t)
+		pr, pw, err := os.Pipe()
+		is.NoErr(err) // making the os pipe
+		defer pr.Close()
+		feed(t, w, data)
+		done := copyAsync(pw, r, pw)
+		got, err := io.ReadAll(pr)
+		is.NoErr(err) // reading the os pipe
+		res := <-done
+		is.NoErr(res.err)                                 // the copy succeeds
+		is.Equal(res.n, int64(len(data)))                 // and counts every byte
+		is.Equal(sha256.Sum256(got), sha256.Sum256(data)) // which arrive exactly
+	})
+	t.Run("from os.Pipe", func(t *testing.T) {
+		is := is.New(t)
+		r, w := pipe(t)
+		pr, pw, err := os.Pipe()
+		is.NoErr(err) // making the os pipe
+		defer pr.Close()
+		feed(t, pw, data)
+		done := copyAsync(w, pr, w) // os.File.WriteTo hands the copy to Writer.ReadFrom
+		got, err := io.ReadAll(r)
+		is.NoErr(err) // reading the pipe
+		res := <-done
+		is.NoErr(res.err)                                 // the copy succeeds
+		is.Equal(res.n, int64(len(data)))                 // and counts every byte
+		is.Equal(sha256.Sum256(got), sha256.Sum256(data)) // which arrive exactly
+	})
+}
+
+func TestCopyFileToPipe(t *testing.T) {
+	data := randomBytes(3<<20+5, 3)
+	const start = 12345 // not at 0, and not page-aligned
+	for _, tc := range []struct {
+		name string
+		copy func(w *anonpipe.Writer, f *os.File) (int64, error)
+	}{
+		{"io.Copy", func(w *anonpipe.Writer, f *os.File) (int64, error) { return io.Copy(w, f) }},
+		{"Writer.ReadFrom", func(w *anonpipe.Writer, f *os.File) (int64, error) { return w.ReadFrom(f) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			f := fileWith(t, data)
+			_, err := f.Seek(start, io.SeekStart)
+			is.NoErr(err) // moving the file position
+			r, w := pipe(t)
+			done := make(chan copyResult, 1)
+			go func() {
+				n, err := tc.copy(w, f)
+				w.Close()
+				done <- copyResult{n, err}
+			}()
+			got, err := io.ReadAll(r)
+			is.NoErr(err) // reading the pipe
+			res := <-done
+			is.NoErr(res.err)                                         // the copy succeeds
+			is.Equal(res.n, int64(len(data)-start))                   // from the file position to the end
+			is.Equal(sha256.Sum256(got), sha256.Sum256(data[start:])) // with exactly the file's bytes
+			pos, err := f.Seek(0, io.SeekCurrent)
+			is.NoErr(err)                   // asking the file position
+			is.Equal(pos, int64(len(data))) // the copy advanced it to the end
+		})
+	}
+}
+
+func TestCopyNFromFileToPipe(t *testing.T) {
+	is := is.New(t)
+	data := randomBytes(2<<20, 4)
+	const start, count = 4097, 1<<20 + 3
+	f := fileWith(t, data)
+	_, err := f.Seek(start, io.SeekStart)
+	is.NoErr(err) // moving the file position
+	r, w := pipe(t)
+	done := make(chan copyResult, 1)
+	go func() {
+		n, err := io.CopyN(w, f, count)
+		w.Close()
+		done <- copyResult{n, err}
+	}()
+	got, err := io.ReadAll(r)
+	is.NoErr(err) // reading the pipe
+	res := <-done
+	is.NoErr(res.err)                                                 // io.CopyN succeeds
+	is.Equal(res.n, int64(count))                                     // and stops at its limit
+	is.Equal(sha256.Sum256(got), sha256.Sum256(data[start:][:count])) // with exactly those bytes
+	pos, err := f.Seek(0, io.SeekCurrent)
+	is.NoErr(err)                     // asking the file position
+	is.Equal(pos, int64(start+count)) // the file position moved by what was copied, no further
+}
+
+func TestCopyNFromPipeToPipe(t *testing.T) {
+	is := is.New(t)
+	data := randomBytes(1<<20, 5)
+	const count = 300001
+	r1, w1 := pipe(t)
+	r2, w2 := pipe(t)
+	feed(t, w1, data)
+	done := make(chan copyResult, 1)
+	go func() {
+		n, err := io.CopyN(w2, r1, count)
+		w2.Close()
+		done <- copyResult{n, err}
+	}()
+	got, err := io.ReadAll(r2)
+	is.NoErr(err) // reading the far pipe
+	res := <-done
+	is.NoErr(res.err)                                         // io.CopyN succeeds
+	is.Equal(res.n, int64(count))                             // and stops at its limit
+	is.Equal(sha256.Sum256(got), sha256.Sum256(data[:count])) // with exactly the first bytes
+	rest, err := io.ReadAll(r1)
+	is.NoErr(err)                                              // reading what the copy left
+	is.Equal(sha256.Sum256(rest), sha256.Sum256(data[count:])) // no byte beyond the limit was taken
+}
+
+func TestCopyPipeToFile(t *testing.T) {
+	is := is.New(t)
+	data := randomBytes(3<<20+11, 6)
+	header := []byte("a header not at a page boundary")
+	f := fileWith(t, header) // position 0
+	_, err := f.Seek(int64(len(header)), io.SeekStart)
+	is.NoErr(err) // the copy starts after the header
+	r, w := pipe(t)
+	feed(t, w, data)
+	n, err := io.Copy(f, r)
+	is.NoErr(err)                 // the copy succeeds
+	is.Equal(n, int64(len(data))) // and counts every byte
+	pos, err := f.Seek(0, io.SeekCurrent)
+	is.NoErr(err)                               // asking the file position
+	is.Equal(pos, int64(len(header)+len(data))) // the copy advanced it past what it wrote
+	got, err := os.ReadFile(f.Name())
+	is.NoErr(err)                                                                                  // reading the file back
+	is.Equal(sha256.Sum256(got), sha256.Sum256(append(header[:len(header):len(header)], data...))) // header kept, data after it
+}
+
+func TestCopyPipeToAppendOnlyFile(t *testing.T) {
+	is := is.New(t)
+	data := randomBytes(1<<20+1, 7)
+	name := filepath.Join(t.TempDir(), "log")
+	is.NoErr(os.WriteFile(name, []byte("old\n"), 0o600)) // a file with content
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
+	is.NoErr(err) // opening it O_APPEND, which splice refuses
+	defer f.Close()
+	r, w := pipe(t)
+	feed(t, w, data)
+	n, err := io.Copy(f, r)
+	is.NoErr(err)                 // the copy still succeeds
+	is.Equal(n, int64(len(data))) // and counts every byte
+	got, err := os.ReadFile(name)
+	is.NoErr(err)                                                                 // reading the file back
+	is.Equal(sha256.Sum256(got), sha256.Sum256(append([]byte("old\n"), data...))) // appended after the old content
+}
+
+// TestCopyToStallingPipe copies into a pipe whose reader takes small pieces
+// only when the test asks, so the copy must wait and resume many times.
+func TestCopyToStallingPipe(t *testing.T) {
+	data := randomBytes(1<<20+17, 8)
+	for _, tc := range []struct {
+		name string
+		src  func(t *testing.T) io.Reader
+	}{
+		{"from a pipe", func(t *testing.T) io.Reader {
+			r, w := pipe(t)
+			feed(t, w, data)
+			return r
+		}},
+		{"from a file", func(t *testing.T) io.Reader { return fileWith(t, data) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			src := tc.src(t)
+			r2, w2 := pipe(t)
+			done := copyAsync(w2, src, w2)
+			got := make([]byte, 0, len(data))
+			piece := make([]byte, 3001)
+			for {
+				n, err := io.ReadFull(r2, piece)
+				got = append(got, piece[:n]...)
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					break
+				}
+				is.NoErr(err) // reading a piece
+			}
+			res := <-done
+			is.NoErr(res.err)                                 // the copy survives every stall
+			is.Equal(res.n, int64(len(data)))                 // and counts every byte
+			is.Equal(sha256.Sum256(got), sha256.Sum256(data)) // which arrive exactly
+		})
+	}
+}
