@@ -47,6 +47,11 @@ func drain(ctx context.Context, f *os.File) error {
 	}
 	select {
 	case err := <-done:
+		// Close cancels a pending flush (see closeFile): report that as
+		// the closed end it is.
+		if errors.Is(err, windows.ERROR_OPERATION_ABORTED) && checkOpen("drain", f) != nil {
+			return errClosed("drain", f)
+		}
 		return err
 	case <-ctx.Done():
 	}
