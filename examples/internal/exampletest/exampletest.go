@@ -21,8 +21,6 @@ import (
 // Timeout bounds every command that Command makes.
 const Timeout = 60 * time.Second
 
-var binDir string
-
 // BinEnv names a directory of prebuilt example commands to use instead of
 // building them: under Wine there is no Go toolchain, so scripts/test-windows
 // builds them on the host.
@@ -34,8 +32,7 @@ const BinEnv = "ANONPIPE_EXAMPLES_BIN"
 // taken from there instead. Call it from TestMain as
 // os.Exit(exampletest.Main(m, pkgs...)).
 func Main(m *testing.M, pkgs ...string) int {
-	if dir := os.Getenv(BinEnv); dir != "" {
-		binDir = dir
+	if os.Getenv(BinEnv) != "" {
 		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "anonpipe-examples-")
@@ -48,7 +45,12 @@ func Main(m *testing.M, pkgs ...string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	binDir = dir
+	// Bin finds the commands through the environment, which the children
+	// inherit harmlessly, rather than through a package variable.
+	if err := os.Setenv(BinEnv, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }
 
@@ -97,7 +99,7 @@ func Bin(name string) string {
 	if runtime.GOOS == "windows" {
 		name += ".exe"
 	}
-	return filepath.Join(binDir, name)
+	return filepath.Join(os.Getenv(BinEnv), name)
 }
 
 // Command returns a command that fails t and is killed if it runs longer
