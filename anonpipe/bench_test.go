@@ -447,7 +447,7 @@ func benchCopies(b *testing.B, size int) {
 				benchCopied(b, n, err, <-drained)
 			})
 		})
-		for _, dst := range []string{"devnull", "file", "pipe"} {
+		for _, dst := range []string{"devnull", "discard", "file", "pipe"} {
 			b.Run("pipe-to-"+dst+"/"+kind, func(b *testing.B) {
 				src := benchFile(b, benchCopySize)
 				var out io.Writer
@@ -460,6 +460,8 @@ func benchCopies(b *testing.B, size int) {
 					}
 					defer null.Close()
 					out = null
+				case "discard":
+					out = io.Discard
 				case "file":
 					f := benchFile(b, benchCopySize) // overwritten in place
 					out = f

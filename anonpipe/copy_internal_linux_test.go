@@ -1,6 +1,7 @@
 package anonpipe
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"os"
@@ -75,7 +76,8 @@ func TestSpliceHandlesWriteTo(t *testing.T) {
 			t.Cleanup(func() { r.Close(); w.Close() })
 			return w
 		}, false},
-		{"io.Discard", func(*testing.T) io.Writer { return io.Discard }, false},
+		{"io.Discard", func(*testing.T) io.Writer { return io.Discard }, true},
+		{"bytes.Buffer", func(*testing.T) io.Writer { return new(bytes.Buffer) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			is := is.New(t)

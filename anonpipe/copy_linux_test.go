@@ -69,7 +69,21 @@ func devNull(t *testing.T) *os.File {
 	return f
 }
 
+// TestCopyPipeToDevNull drains a pipe into /dev/null and into io.Discard,
+// which the copy turns into /dev/null.
 func TestCopyPipeToDevNull(t *testing.T) {
+	for _, dst := range []struct {
+		name string
+		w    func(t *testing.T) io.Writer
+	}{
+		{"/dev/null", func(t *testing.T) io.Writer { return devNull(t) }},
+		{"io.Discard", func(*testing.T) io.Writer { return io.Discard }},
+	} {
+		t.Run(dst.name, func(t *testing.T) { testCopyToNull(t, dst.w) })
+	}
+}
+
+func testCopyToNull(t *testing.T, null func(t *testing.T) io.Writer) {
 	is := is.New(t)
 	r, w := pipe(t)
 	first := randomBytes(50000, 9) // fits in the pipe
@@ -77,7 +91,7 @@ func TestCopyPipeToDevNull(t *testing.T) {
 	is.NoErr(err) // filling the pipe
 	// The copy ends at the deadline, once it has taken everything there.
 	is.NoErr(r.SetReadDeadline(time.Now().Add(50 * time.Millisecond))) // bounding the copy
-	n, err := io.Copy(devNull(t), r)
+	n, err := io.Copy(null(t), r)
 	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the copy waited for more until the deadline
 	is.Equal(n, int64(len(first)))                  // having sent exactly what was there to /dev/null
 	is.NoErr(r.SetReadDeadline(time.Time{}))        // clearing the deadline
@@ -91,7 +105,7 @@ func TestCopyPipeToDevNull(t *testing.T) {
 
 	data := randomBytes(4<<20, 11)
 	feed(t, w, data)
-	n, err = io.Copy(devNull(t), r)
+	n, err = io.Copy(null(t), r)
 	is.NoErr(err)                 // a copy to EOF succeeds
 	is.Equal(n, int64(len(data))) // and counts every byte
 }

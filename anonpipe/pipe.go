@@ -109,7 +109,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 // bytes copied and the first error, other than io.EOF, met on either side.
 // It makes io.Copy as fast as a copy between plain *os.File values or faster:
 // on Linux it moves the bytes inside the kernel (splice) when w is a pipe, a
-// regular file, /dev/null or a stream socket.
+// regular file, /dev/null, io.Discard or a stream socket.
 //
 // While the copy waits for the pipe, r's read deadline and Close end it, as
 // they end a Read; while it waits for w to take more, w's own deadline
