@@ -69,4 +69,5 @@ func closeInheritedOnExec() {
 func addPlatformChildren(m map[string]func([]string) int) {
 	m["fds"] = childFDs
 	m["stdout-broken"] = childStdoutBroken
+	m["stdio-closed"] = childStdioClosed
 }

@@ -54,7 +54,7 @@ func OpenReader(handle string, opts ...Option) (*Reader, error) {
 // must name a pipe or FIFO open for writing, or a stream socket (Unix), or a
 // pipe handle with write access (Windows). If the handle is 1 or 2, a write
 // to a broken pipe still returns [ErrBrokenPipe] rather than raising SIGPIPE
-// as os.Stdout would.
+// as os.Stdout would, as everywhere in this package.
 //
 // It takes the Options OpenReader takes; a Writer ignores [WithBusyPoll].
 func OpenWriter(handle string, opts ...Option) (*Writer, error) {
@@ -65,7 +65,7 @@ func OpenWriter(handle string, opts ...Option) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{f: f, stdio: handle == "1" || handle == "2"}, nil
+	return newWriter(f), nil
 }
 
 // openConfig reads the Options given to OpenReader or OpenWriter.

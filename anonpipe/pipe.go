@@ -154,7 +154,14 @@ func (r *Reader) File() *os.File {
 // io.ReaderFrom. Its methods are safe for concurrent use.
 type Writer struct {
 	f     *os.File
-	stdio bool // opened on descriptor 1 or 2: see writeStdio
+	stdio bool // on descriptor 1 or 2: see writeStdio
+}
+
+// newWriter wraps the write end f. Any end can be descriptor 1 or 2: one
+// handed over as such, or a new pipe's in a process that closed its
+// standard output or error, as daemons do.
+func newWriter(f *os.File) *Writer {
+	return &Writer{f: f, stdio: onStdio(f)}
 }
 
 // Write writes all of p, blocking while the pipe is full. It returns

@@ -23,7 +23,7 @@ func newPipe(c config) (*Reader, *Writer, error) {
 			return nil, nil, fmt.Errorf("anonpipe: WithBufferSize(%d): %w", c.bufferSize, err)
 		}
 	}
-	return &Reader{f: r}, &Writer{f: w}, nil
+	return &Reader{f: r}, newWriter(w), nil
 }
 
 func write(f *os.File, p []byte) (int, error) {

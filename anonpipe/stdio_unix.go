@@ -9,6 +9,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// onStdio reports whether f is descriptor 1 or 2, where os.File raises
+// SIGPIPE on a broken pipe.
+func onStdio(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	stdio := false
+	rc.Control(func(fd uintptr) { stdio = fd == 1 || fd == 2 })
+	return stdio
+}
+
 // writeStdio writes to a Writer opened on descriptor 1 or 2. os.File.Write
 // would raise SIGPIPE on EPIPE there, as it does for os.Stdout, so the write
 // goes through the raw descriptor instead; the poller still provides

@@ -28,6 +28,41 @@ func childStdoutBroken([]string) int {
 	return 0
 }
 
+// childStdioClosed closes its standard output and error, as a daemon does,
+// so that a new pipe's ends take descriptors 1 and 2, and writes to the
+// pipe once its reader is gone. Its exit code says what happened: with
+// stderr closed it has nowhere else to say it.
+func childStdioClosed([]string) int {
+	os.Stdout.Close()
+	os.Stderr.Close()
+	r, w, err := anonpipe.Pipe()
+	if err != nil {
+		return 3
+	}
+	rc, err := w.File().SyscallConn()
+	if err != nil {
+		return 3
+	}
+	var fd uintptr
+	rc.Control(func(d uintptr) { fd = d })
+	if fd != 1 && fd != 2 {
+		return 4 // the test no longer tests what it should
+	}
+	r.Close()
+	if _, err := w.Write([]byte("nobody listens")); !errors.Is(err, anonpipe.ErrBrokenPipe) {
+		return 5
+	}
+	return 0
+}
+
+func TestWriterOnDescriptorTwoDoesNotRaiseSIGPIPE(t *testing.T) {
+	is := is.New(t)
+	c := child(t, "stdio-closed")
+	c.Stderr = nil
+	err := c.Run()
+	is.NoErr(err) // the child exits 0: its Writer landed on descriptor 1 or 2 (else 4), its Write returned ErrBrokenPipe (else 5) and raised no SIGPIPE
+}
+
 func TestWriterOnStdoutDoesNotRaiseSIGPIPE(t *testing.T) {
 	is := is.New(t)
 	pr, pw, err := os.Pipe()
