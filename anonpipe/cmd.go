@@ -163,7 +163,10 @@ func (c *Cmd) Wait() error {
 		return errors.New("anonpipe: Wait on a Cmd with a nil exec.Cmd")
 	}
 	err := c.Cmd.Wait()
-	if c.ProcessState != nil {
+	// Process is set once the child started; ProcessState is not when the
+	// wait itself failed (ECHILD with SIGCHLD ignored), and the ends must
+	// be closed then too.
+	if c.Process != nil {
 		closeAll(c.parentEnds)
 		c.parentEnds = nil
 	}

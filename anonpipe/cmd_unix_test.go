@@ -3,11 +3,14 @@
 package anonpipe_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
@@ -157,4 +160,39 @@ func TestChildRefusesWrongDescriptors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// childWaitFails ignores SIGCHLD, which makes the kernel reap its children
+// itself, so that waiting for one fails; it then checks that Wait closed
+// the parent's ends anyway. Its exit code says what went wrong.
+func childWaitFails([]string) int {
+	signal.Ignore(syscall.SIGCHLD)
+	c := anonpipe.Command(os.Args[0])
+	c.Env = append(os.Environ(), childEnv+"=exit")
+	w, _, err := c.ToChild()
+	if err != nil {
+		return fail("ToChild: %v", err)
+	}
+	r, _, err := c.FromChild()
+	if err != nil {
+		return fail("FromChild: %v", err)
+	}
+	if err := c.Start(); err != nil {
+		return fail("Start: %v", err)
+	}
+	if err := c.Wait(); err == nil || c.ProcessState != nil {
+		return fail("Wait succeeded (%v): the test no longer tests what it should", err)
+	}
+	if err := w.Close(); !errors.Is(err, os.ErrClosed) {
+		return fail("Writer left open by the failed Wait: Close returned %v", err)
+	}
+	if err := r.Close(); !errors.Is(err, os.ErrClosed) {
+		return fail("Reader left open by the failed Wait: Close returned %v", err)
+	}
+	return 0
+}
+
+func TestFailedWaitClosesParentEnds(t *testing.T) {
+	is := is.New(t)
+	is.NoErr(child(t, "wait-fails").Run()) // Wait closed both of the parent's ends though it failed
 }

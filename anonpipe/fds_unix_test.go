@@ -70,4 +70,5 @@ func addPlatformChildren(m map[string]func([]string) int) {
 	m["fds"] = childFDs
 	m["stdout-broken"] = childStdoutBroken
 	m["stdio-closed"] = childStdioClosed
+	m["wait-fails"] = childWaitFails
 }
