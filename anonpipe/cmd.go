@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -186,8 +187,9 @@ func (c *Cmd) Run() error {
 
 // Output runs the command and returns its standard output, as
 // exec.Cmd.Output does: it fails if Stdout is already set, and if Stderr is
-// nil it keeps the first 32 KiB of the child's standard error in the
-// *exec.ExitError it returns when the child fails.
+// nil it keeps the first and the last 32 KiB of the child's standard error,
+// with a note of how much was left out between them, in the *exec.ExitError
+// it returns when the child fails.
 func (c *Cmd) Output() ([]byte, error) {
 	if c.Cmd == nil {
 		return nil, errors.New("anonpipe: Output on a Cmd with a nil exec.Cmd")
@@ -197,15 +199,15 @@ func (c *Cmd) Output() ([]byte, error) {
 	}
 	var stdout bytes.Buffer
 	c.Stdout = &stdout
-	var stderr *prefixBuffer
+	var stderr *headTail
 	if c.Stderr == nil {
-		stderr = &prefixBuffer{max: 32 << 10}
+		stderr = &headTail{max: 32 << 10}
 		c.Stderr = stderr
 	}
 	err := c.Run()
 	var ee *exec.ExitError
 	if stderr != nil && errors.As(err, &ee) {
-		ee.Stderr = stderr.b
+		ee.Stderr = stderr.Bytes()
 	}
 	return stdout.Bytes(), err
 }
@@ -252,13 +254,43 @@ func closeAll[T io.Closer](cs []T) error {
 	return errors.Join(errs...)
 }
 
-// prefixBuffer keeps the first max bytes written to it and discards the rest.
-type prefixBuffer struct {
-	b   []byte
-	max int
+// headTail keeps the first and the last max bytes written to it: the start
+// of a failed child's standard error says what it was doing, the end why it
+// failed.
+type headTail struct {
+	max     int
+	head    []byte
+	tail    []byte // a ring once it holds max bytes; its oldest byte is at pos
+	pos     int
+	omitted int64 // bytes between head and tail
 }
 
-func (p *prefixBuffer) Write(b []byte) (int, error) {
-	p.b = append(p.b, b[:min(len(b), p.max-len(p.b))]...)
-	return len(b), nil
+func (h *headTail) Write(p []byte) (int, error) {
+	n := len(p)
+	take := min(len(p), h.max-len(h.head))
+	h.head = append(h.head, p[:take]...)
+	p = p[take:]
+	for len(p) > 0 {
+		if len(h.tail) < h.max {
+			k := min(len(p), h.max-len(h.tail))
+			h.tail = append(h.tail, p[:k]...)
+			p = p[k:]
+			continue
+		}
+		k := copy(h.tail[h.pos:], p)
+		h.omitted += int64(k)
+		h.pos = (h.pos + k) % h.max
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// Bytes returns what was kept, in the form exec.Cmd.Output gives it.
+func (h *headTail) Bytes() []byte {
+	b := append([]byte(nil), h.head...)
+	if h.omitted > 0 {
+		b = fmt.Appendf(b, "\n... omitting %d bytes ...\n", h.omitted)
+	}
+	b = append(b, h.tail[h.pos:]...)
+	return append(b, h.tail[:h.pos]...)
 }

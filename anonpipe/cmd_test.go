@@ -220,6 +220,31 @@ func TestOutputAndCombinedOutput(t *testing.T) {
 	is.True(strings.Contains(string(ee.Stderr), "not-a-handle")) // Output keeps its stderr in the ExitError
 }
 
+// TestOutputKeepsStderrAsExecDoes compares the standard error that Output
+// keeps for a failed child with what exec.Cmd.Output keeps, from short
+// output to output far beyond the 2×32 KiB kept.
+func TestOutputKeepsStderrAsExecDoes(t *testing.T) {
+	for _, n := range []int{0, 100, 32 << 10, 64<<10 - 18, 64 << 10, 70000, 300000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			is := is.New(t)
+			c := child(t, "stderr-fail", fmt.Sprint(n))
+			c.Stderr = nil
+			_, err := c.Output()
+			var got *exec.ExitError
+			is.True(errors.As(err, &got)) // the child fails
+
+			ec := exec.Command(os.Args[0], fmt.Sprint(n))
+			ec.Env = append(os.Environ(), childEnv+"=stderr-fail", "GORACE=atexit_sleep_ms=0")
+			_, err = ec.Output()
+			var want *exec.ExitError
+			is.True(errors.As(err, &want)) // the same child run by exec fails too
+
+			is.True(bytes.HasSuffix(got.Stderr, []byte("FATAL: the reason\n"))) // the last line, which says why, is kept
+			is.Equal(string(got.Stderr), string(want.Stderr))                   // and everything kept is what exec keeps
+		})
+	}
+}
+
 func TestWrappingAnExistingCmd(t *testing.T) {
 	is := is.New(t)
 	ec := exec.Command(os.Args[0])

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func children() map[string]func(args []string) int {
 		"deadline":    childDeadline,
 		"open":        childOpen,
 		"write":       childWrite,
+		"stderr-fail": childStderrFail,
 	}
 	addPlatformChildren(m)
 	addBenchChildren(m)
@@ -219,6 +221,27 @@ func childWrite(args []string) int {
 		return fail("write: %v", err)
 	}
 	return 0
+}
+
+// childStderrFail writes args[0] bytes of a repeating alphabet to its
+// standard error, in writes of sizes from 1 byte to 9 KiB, then a last line
+// saying why it fails, and exits 1.
+func childStderrFail(args []string) int {
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a' + byte(i%26)
+	}
+	for size := 1; len(b) > 0; size = size*7%9001 + 1 {
+		k := min(size, len(b))
+		os.Stderr.Write(b[:k])
+		b = b[k:]
+	}
+	fmt.Fprintln(os.Stderr, "FATAL: the reason")
+	return 1
 }
 
 // lines splits s into lines, dropping the last empty one.
