@@ -36,9 +36,42 @@ func filled(t *testing.T, n int) *Reader {
 	return r
 }
 
-// embeddedFile hides *os.File behind another type, as os.File.WriteTo does
-// when it hands a copy to io.Copy.
+// embeddedFile is a user's type around a file, whose methods it may
+// override: splice must leave it to its methods.
 type embeddedFile struct{ *os.File }
+
+// readerFromSpy and writerToSpy keep what io.Copy hands them: the wrappers
+// that os.File's and net.TCPConn's WriteTo and ReadFrom pass to io.Copy
+// when they cannot copy in the kernel themselves.
+type readerFromSpy struct{ src io.Reader }
+
+func (s *readerFromSpy) Write(p []byte) (int, error)         { return len(p), nil }
+func (s *readerFromSpy) ReadFrom(r io.Reader) (int64, error) { s.src = r; return 0, nil }
+
+type writerToSpy struct{ dst io.Writer }
+
+func (s *writerToSpy) Read([]byte) (int, error)           { return 0, io.EOF }
+func (s *writerToSpy) WriteTo(w io.Writer) (int64, error) { s.dst = w; return 0, nil }
+
+// sourceWrapper returns the reader that x's WriteTo hands to io.Copy.
+func sourceWrapper(t *testing.T, x io.WriterTo) io.Reader {
+	t.Helper()
+	var spy readerFromSpy
+	if _, err := x.WriteTo(&spy); err != nil || spy.src == nil {
+		t.Fatalf("WriteTo handed io.Copy no reader: %v", err)
+	}
+	return spy.src
+}
+
+// destinationWrapper returns the writer that x's ReadFrom hands to io.Copy.
+func destinationWrapper(t *testing.T, x io.ReaderFrom) io.Writer {
+	t.Helper()
+	var spy writerToSpy
+	if _, err := x.ReadFrom(&spy); err != nil || spy.dst == nil {
+		t.Fatalf("ReadFrom handed io.Copy no writer: %v", err)
+	}
+	return spy.dst
+}
 
 func TestSpliceHandlesWriteTo(t *testing.T) {
 	const n = 60000 // fits in a default pipe, so no reader is needed
@@ -59,6 +92,16 @@ func TestSpliceHandlesWriteTo(t *testing.T) {
 			t.Cleanup(func() { f.Close() })
 			return f
 		}, true},
+		{"os.File.ReadFrom's wrapper", func(t *testing.T) io.Writer {
+			f, _ := os.Create(filepath.Join(dir, "wrapped"))
+			t.Cleanup(func() { f.Close() })
+			return destinationWrapper(t, f)
+		}, true},
+		{"user's type around a file", func(t *testing.T) io.Writer {
+			f, _ := os.Create(filepath.Join(dir, "embedded"))
+			t.Cleanup(func() { f.Close() })
+			return embeddedFile{f}
+		}, false},
 		{"/dev/null", func(t *testing.T) io.Writer {
 			f, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 			t.Cleanup(func() { f.Close() })
@@ -92,6 +135,31 @@ func TestSpliceHandlesWriteTo(t *testing.T) {
 			is.Equal(got, int64(n)) // with every byte
 		})
 	}
+}
+
+// tcpConns returns both ends of a loopback TCP connection.
+func tcpConns(t *testing.T) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := l.Accept()
+		accepted <- c
+	}()
+	a, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-accepted
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a.(*net.TCPConn), b.(*net.TCPConn)
 }
 
 func socketPair(t *testing.T) (net.Conn, net.Conn) {
@@ -143,7 +211,14 @@ func TestSpliceHandlesReadFrom(t *testing.T) {
 			return r
 		}, true},
 		{"regular file", func(t *testing.T) io.Reader { return file(t) }, true},
-		{"embedded file", func(t *testing.T) io.Reader { return embeddedFile{file(t)} }, true},
+		{"os.File.WriteTo's wrapper", func(t *testing.T) io.Reader { return sourceWrapper(t, file(t)) }, true},
+		{"user's type around a file", func(t *testing.T) io.Reader { return embeddedFile{file(t)} }, false},
+		{"TCPConn.WriteTo's wrapper", func(t *testing.T) io.Reader {
+			a, b := tcpConns(t)
+			a.Write(make([]byte, n))
+			a.Close()
+			return sourceWrapper(t, b)
+		}, true},
 		{"limited file", func(t *testing.T) io.Reader { return io.LimitReader(file(t), n) }, true},
 		{"limited /dev/zero", func(t *testing.T) io.Reader {
 			f, _ := os.Open("/dev/zero")

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"os"
+	"reflect"
 	"strings"
 	"syscall"
 
@@ -138,6 +140,10 @@ type peerEnd struct {
 	file bool
 }
 
+// peerOf accepts only types whose Read and Write are the descriptor's own,
+// so that splicing skips nothing: a type that embeds an *os.File or a
+// net.Conn and overrides Write (to transform or count bytes, say) must see
+// every byte, and gets them through its methods.
 func peerOf(x any) (peerEnd, bool) {
 	var f *os.File
 	switch v := x.(type) {
@@ -150,18 +156,18 @@ func peerOf(x any) (peerEnd, bool) {
 		f = v.f
 	case *os.File:
 		f = v
-	case syscall.Conn:
-		// net.Conn, and wrappers such as the one os.File.WriteTo hands
-		// to io.Copy, which keeps the File's SyscallConn and Name.
-		rc, err := v.SyscallConn()
-		if err != nil || rc == nil {
+	case *net.TCPConn, *net.UnixConn:
+		return connPeer(v.(syscall.Conn), false)
+	default:
+		if !stdlibCopyWrapper(x) {
 			return peerEnd{}, false
 		}
-		p := peerEnd{rc: rc}
-		if nf, ok := x.(interface{ Name() string }); ok {
-			p.name, p.file = nf.Name(), true
+		sc, ok := x.(syscall.Conn)
+		if !ok {
+			return peerEnd{}, false
 		}
-		return p, true
+		_, file := x.(interface{ Name() string })
+		return connPeer(sc, file)
 	}
 	if f == nil {
 		return peerEnd{}, false
@@ -171,6 +177,34 @@ func peerOf(x any) (peerEnd, bool) {
 		return peerEnd{}, false
 	}
 	return peerEnd{rc: rc, name: f.Name(), file: true}, true
+}
+
+// stdlibCopyWrapper recognises the wrappers that os.File's and
+// net.TCPConn's own ReadFrom and WriteTo hand to io.Copy when they cannot
+// copy in the kernel: an *os.File or *net.TCPConn with ReadFrom or WriteTo
+// hidden, every other method its own. io.Copy(w, f) with an *os.File f
+// reaches Writer.ReadFrom through one of them. Should a Go release rename
+// them, such copies only lose splice.
+func stdlibCopyWrapper(x any) bool {
+	t := reflect.TypeOf(x)
+	switch t.PkgPath() + "." + t.Name() {
+	case "os.fileWithoutReadFrom", "os.fileWithoutWriteTo",
+		"net.tcpConnWithoutReadFrom", "net.tcpConnWithoutWriteTo":
+		return true
+	}
+	return false
+}
+
+func connPeer(sc syscall.Conn, file bool) (peerEnd, bool) {
+	rc, err := sc.SyscallConn()
+	if err != nil || rc == nil {
+		return peerEnd{}, false
+	}
+	p := peerEnd{rc: rc, file: file}
+	if nf, ok := sc.(interface{ Name() string }); ok && file {
+		p.name = nf.Name()
+	}
+	return p, true
 }
 
 // classify tells how splice can use fd as the peer; dst says the copy

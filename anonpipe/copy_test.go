@@ -1,6 +1,7 @@
 package anonpipe_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
@@ -303,4 +304,51 @@ func TestCopyToStallingPipe(t *testing.T) {
 			is.Equal(sha256.Sum256(got), sha256.Sum256(data)) // which arrive exactly
 		})
 	}
+}
+
+// upperFile is a user's type that embeds a file and changes what is written
+// to it: a copy into it must go through its methods.
+type upperFile struct{ *os.File }
+
+func (u upperFile) Write(p []byte) (int, error) { return u.File.Write(bytes.ToUpper(p)) }
+func (u upperFile) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{u}, r)
+}
+
+// upperSource is a user's type that embeds a file and changes what is read
+// from it: a copy from it must go through its methods.
+type upperSource struct{ *os.File }
+
+func (u upperSource) Read(p []byte) (int, error) {
+	n, err := u.File.Read(p)
+	copy(p, bytes.ToUpper(p[:n]))
+	return n, err
+}
+func (u upperSource) WriteTo(w io.Writer) (int64, error) {
+	return io.Copy(w, struct{ io.Reader }{u})
+}
+
+func TestCopyKeepsWrappersMethods(t *testing.T) {
+	is := is.New(t)
+	r, w := pipe(t)
+	out := fileWith(t, nil)
+	feed(t, w, []byte("hello through a pipe\n"))
+	_, err := io.Copy(upperFile{out}, r)
+	is.NoErr(err) // copying from the pipe into the wrapper
+	got, err := os.ReadFile(out.Name())
+	is.NoErr(err)                                   // reading the file back
+	is.Equal(string(got), "HELLO THROUGH A PIPE\n") // every byte went through the wrapper's Write
+
+	r, w = pipe(t)
+	in := fileWith(t, []byte("hello into a pipe\n"))
+	done := make(chan copyResult, 1)
+	go func() {
+		n, err := w.ReadFrom(upperSource{in})
+		w.Close()
+		done <- copyResult{n, err}
+	}()
+	got, err = io.ReadAll(r)
+	is.NoErr(err)                                // reading the pipe
+	is.NoErr((<-done).err)                       // the copy from the wrapper succeeds
+	is.Equal(string(got), "HELLO INTO A PIPE\n") // every byte came through the wrapper's Read
 }

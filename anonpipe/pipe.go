@@ -108,8 +108,11 @@ func (r *Reader) Read(p []byte) (int, error) {
 // WriteTo copies from the pipe to w until EOF, and returns the number of
 // bytes copied and the first error, other than io.EOF, met on either side.
 // It makes io.Copy as fast as a copy between plain *os.File values or faster:
-// on Linux it moves the bytes inside the kernel (splice) when w is a pipe, a
-// regular file, /dev/null, io.Discard or a stream socket.
+// on Linux it moves the bytes inside the kernel (splice) when w is a
+// [Writer], an *os.File that is a pipe, a regular file or /dev/null,
+// io.Discard, or a *net.TCPConn or *net.UnixConn. A type of the caller's
+// that embeds one of these is written through its own Write, never around
+// it.
 //
 // While the copy waits for the pipe, r's read deadline and Close end it, as
 // they end a Read; while it waits for w to take more, w's own deadline
@@ -191,8 +194,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 // returns the number of bytes copied and the first other error met on
 // either side. It makes io.Copy as fast as a copy between plain *os.File
 // values or faster: on Linux it moves the bytes inside the kernel (splice)
-// when src is a pipe, a regular file or a stream socket, or an
-// io.LimitedReader of one, as io.CopyN makes.
+// when src is a [Reader], an *os.File that is a pipe or a regular file, a
+// *net.TCPConn or *net.UnixConn, or an io.LimitedReader of one, as io.CopyN
+// makes. A type of the caller's that embeds one of these is read through
+// its own Read, never around it.
 //
 // While the copy waits for room in the pipe, w's write deadline and Close
 // end it, as they end a Write; while it waits for src, src's own deadline
