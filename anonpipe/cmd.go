@@ -62,8 +62,10 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 // before all writes to w have completed. Closing w earlier is the way to
 // send the child EOF.
 //
-// ToChild fails after Start, on a Cmd with no exec.Cmd, and for an invalid
-// Option. On failure nothing is attached and nothing is left open.
+// ToChild fails after Start, on a Cmd with no exec.Cmd, for an invalid
+// Option, when [Pipe] would fail, and on Windows when
+// SysProcAttr.NoInheritHandles is set. On failure nothing is attached and
+// nothing is left open.
 func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 	if err := c.canAttach("ToChild"); err != nil {
 		return nil, "", err
@@ -93,8 +95,10 @@ func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 // or exited. Wait closes r after the child exits; it is thus incorrect to
 // call Wait before all reads from r have completed.
 //
-// FromChild fails after Start, on a Cmd with no exec.Cmd, and for an invalid
-// Option. On failure nothing is attached and nothing is left open.
+// FromChild fails after Start, on a Cmd with no exec.Cmd, for an invalid
+// Option, when [Pipe] would fail, and on Windows when
+// SysProcAttr.NoInheritHandles is set. On failure nothing is attached and
+// nothing is left open.
 func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
 	if err := c.canAttach("FromChild"); err != nil {
 		return nil, "", err

@@ -24,5 +24,7 @@
 //   - A write to a pipe whose reader is gone returns an error matching
 //     [ErrBrokenPipe] instead of killing the process with SIGPIPE.
 //   - [Writer.Drain] waits until the reader has consumed everything written,
-//     on every OS.
+//     on Linux, macOS, Windows, NetBSD and DragonFly; where the kernel cannot
+//     tell (FreeBSD and OpenBSD pipes), it says so with an error instead of
+//     guessing.
 package anonpipe

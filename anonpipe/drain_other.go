@@ -5,10 +5,11 @@ package anonpipe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 )
 
 func drain(context.Context, *os.File) error {
-	return errors.New("anonpipe: Drain is not implemented on " + runtime.GOOS)
+	return fmt.Errorf("anonpipe: Drain is not implemented on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // OpenReader returns the read end of a pipe that a parent passed to this
@@ -84,9 +85,16 @@ func parseHandle(handle string, bits int) (uint64, error) {
 	if handle == "" {
 		return 0, invalidHandle(handle, errors.New("empty string"))
 	}
-	for _, c := range handle {
-		if c < '0' || c > '9' {
-			return 0, invalidHandle(handle, fmt.Errorf("not a decimal number: %q is not a digit", c))
+	for i := 0; i < len(handle); i++ {
+		if c := handle[i]; c < '0' || c > '9' {
+			// The whole character, or the byte alone if it is not valid
+			// UTF-8, as %q would show it in the handle.
+			r, size := utf8.DecodeRuneInString(handle[i:])
+			what := strconv.QuoteRune(r)
+			if r == utf8.RuneError && size <= 1 {
+				what = fmt.Sprintf("'\\x%02x'", c)
+			}
+			return 0, invalidHandle(handle, fmt.Errorf("not a decimal number: %s is not a digit", what))
 		}
 	}
 	if len(handle) > 1 && handle[0] == '0' {

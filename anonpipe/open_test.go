@@ -20,7 +20,8 @@ func TestOpenRefusesMalformedHandles(t *testing.T) {
 		{"3 ", "not a decimal number"},
 		{"3\n", "not a decimal number"},
 		{"0x3", "not a decimal number"},
-		{"٣", "not a decimal number"}, // an Arabic-Indic digit three
+		{"٣", "not a decimal number: '٣' is not a digit"},        // an Arabic-Indic digit three
+		{"3\xff", `not a decimal number: '\xff' is not a digit`}, // a byte that is not UTF-8, shown as it is
 		{"03", "leading zero"},
 		{"99999999999999999999999", "out of range"},
 		{"4294967296", "out of range"},

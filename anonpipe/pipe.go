@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 )
@@ -42,11 +43,13 @@ type config struct {
 // /proc/sys/fs/pipe-max-size, and asking for more makes the pipe's creation
 // fail. On Windows n is passed to CreatePipe, which treats it as a hint. On
 // other systems the kernel sizes pipes itself and the option has no effect.
-// A size of zero or less makes the pipe's creation fail.
+// A size of zero or less, or above 2 GiB - 1 (no system takes more, and
+// Linux would otherwise see the size cut to 32 bits), makes the pipe's
+// creation fail.
 func WithBufferSize(n int) Option {
-	if n <= 0 {
+	if n <= 0 || n > math.MaxInt32 {
 		return func(c *config) {
-			c.err = fmt.Errorf("anonpipe: WithBufferSize(%d): size must be positive", n)
+			c.err = fmt.Errorf("anonpipe: WithBufferSize(%d): size must be between 1 and %d", n, math.MaxInt32)
 		}
 	}
 	return func(c *config) { c.bufferSize = n }
@@ -68,8 +71,9 @@ func newConfig(opts []Option) (config, error) {
 // use [Cmd.ToChild] or [Cmd.FromChild] instead, which make the pipe and pass
 // the child's end for you.
 //
-// The caller must close both ends. Pipe fails only if the system is out of
-// descriptors or an Option is invalid; no end is left open on error.
+// The caller must close both ends. Pipe fails if the system is out of
+// descriptors, if an Option is invalid, or if [WithBufferSize] asks for more
+// than the system lets this process have; no end is left open on error.
 func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
 	c, err := newConfig(opts)
 	if err != nil {
@@ -168,9 +172,11 @@ func newWriter(f *os.File) *Writer {
 }
 
 // Write writes all of p, blocking while the pipe is full. It returns
-// len(p), nil, or the number of bytes written before an error. A write of up
-// to 4096 bytes (PIPE_BUF on Linux) is atomic: it is never interleaved with
-// another writer's bytes. A Write of an empty p returns 0, nil at once.
+// len(p), nil, or the number of bytes written before an error. On a pipe, a
+// write of up to PIPE_BUF bytes is atomic: it is never interleaved with
+// another writer's bytes. PIPE_BUF is 4096 on Linux and 512 on macOS and the
+// BSDs; Windows and stream sockets promise no atomic size. A Write of an
+// empty p returns 0, nil at once.
 //
 // If every read end is closed, Write returns an error matching
 // [ErrBrokenPipe]. After Close, Write returns an error matching os.ErrClosed,
@@ -229,7 +235,7 @@ func (w *Writer) SetWriteDeadline(t time.Time) error {
 }
 
 // Drain waits until the reader has consumed every byte written so far, like
-// .NET's WaitForPipeDrain, but on every OS and with a context.
+// .NET's WaitForPipeDrain, but on Unix too and with a context.
 //
 // It returns nil once the pipe is empty, an error matching [ErrBrokenPipe] if
 // every read end is closed (even if the pipe is empty), ctx.Err() if ctx ends
@@ -245,7 +251,9 @@ func (w *Writer) SetWriteDeadline(t time.Time) error {
 // sockets on BSD, tell the write end nothing about unread bytes: there Drain
 // returns ErrBrokenPipe if the reader is gone, and otherwise an error
 // matching errors.ErrUnsupported that says why, at once rather than after
-// waiting.
+// waiting. On the remaining Unix systems (illumos, Solaris, AIX) Drain is
+// not implemented and always returns an error matching
+// errors.ErrUnsupported.
 func (w *Writer) Drain(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -284,6 +292,9 @@ func wrapWriteError(err error) error {
 // os.File returns an internal error that does not match os.ErrClosed, unlike
 // its other methods.
 func deadlineError(op string, f *os.File, err error) error {
+	if f == nil {
+		return err // os.ErrInvalid, as from every other method of a zero end
+	}
 	if err != nil && checkOpen(op, f) != nil {
 		return errClosed(op, f)
 	}

@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
 	"github.com/matryer/is"
@@ -220,12 +223,35 @@ func TestDrain(t *testing.T) {
 	})
 }
 
+// TestZeroValueEnds checks that a Reader or Writer never made by this
+// package fails every call with os.ErrInvalid, as a nil *os.File does,
+// rather than panicking.
+func TestZeroValueEnds(t *testing.T) {
+	is := is.New(t)
+	var r anonpipe.Reader
+	var w anonpipe.Writer
+	buf := make([]byte, 8)
+	_, err := r.Read(buf)
+	is.True(errors.Is(err, os.ErrInvalid)) // Read
+	_, err = r.WriteTo(io.Discard)
+	is.True(errors.Is(err, os.ErrInvalid))                           // WriteTo
+	is.True(errors.Is(r.SetReadDeadline(time.Now()), os.ErrInvalid)) // SetReadDeadline
+	is.True(errors.Is(r.Close(), os.ErrInvalid))                     // Reader.Close
+	_, err = w.Write(buf)
+	is.True(errors.Is(err, os.ErrInvalid)) // Write
+	_, err = w.ReadFrom(strings.NewReader("x"))
+	is.True(errors.Is(err, os.ErrInvalid))                            // ReadFrom
+	is.True(errors.Is(w.SetWriteDeadline(time.Now()), os.ErrInvalid)) // SetWriteDeadline
+	is.True(errors.Is(w.Drain(context.Background()), os.ErrInvalid))  // Drain
+	is.True(errors.Is(w.Close(), os.ErrInvalid))                      // Writer.Close
+}
+
 func TestInvalidOptions(t *testing.T) {
-	for _, n := range []int{0, -1} {
+	for _, n := range []int{0, -1, 1 << 31, 1<<32 + 4096} {
 		is := is.New(t)
 		_, _, err := anonpipe.Pipe(anonpipe.WithBufferSize(n))
-		is.True(err != nil)                                                    // a non-positive buffer size is refused
-		is.True(bytes.Contains([]byte(err.Error()), []byte("WithBufferSize"))) // the error names the option
+		is.True(err != nil)                                                          // a size no pipe can have is refused, not cut to fit
+		is.True(strings.Contains(err.Error(), fmt.Sprintf("WithBufferSize(%d)", n))) // the error names the option and the size
 	}
 	is := is.New(t)
 	_, _, err := anonpipe.Pipe(nil)
