@@ -138,6 +138,7 @@ type peerEnd struct {
 	// file says rc is an os.File's, whose errors come unwrapped and are
 	// wrapped here as os.File's own methods would.
 	file bool
+	conn net.Conn // a socket's, whose errors are reported as net's are
 }
 
 // peerOf accepts only types whose Read and Write are the descriptor's own,
@@ -157,7 +158,9 @@ func peerOf(x any) (peerEnd, bool) {
 	case *os.File:
 		f = v
 	case *net.TCPConn, *net.UnixConn:
-		return connPeer(v.(syscall.Conn), false)
+		p, ok := connPeer(v.(syscall.Conn), false)
+		p.conn = v.(net.Conn)
+		return p, ok
 	default:
 		if !stdlibCopyWrapper(x) {
 			return peerEnd{}, false
@@ -167,7 +170,9 @@ func peerOf(x any) (peerEnd, bool) {
 			return peerEnd{}, false
 		}
 		_, file := x.(interface{ Name() string })
-		return connPeer(sc, file)
+		p, ok := connPeer(sc, file)
+		p.conn, _ = x.(net.Conn)
+		return p, ok
 	}
 	if f == nil {
 		return peerEnd{}, false
@@ -344,7 +349,7 @@ func (c *splicer) run() (int64, bool, error) {
 		case vFallback:
 			return c.n, false, nil
 		case vFailed:
-			return c.n, true, &os.PathError{Op: c.ourOp(), Path: c.ourName, Err: os.NewSyscallError("splice", c.errno)}
+			return c.n, true, c.spliceError()
 		}
 	}
 }
@@ -422,6 +427,21 @@ func (c *splicer) ready(ofd, pfd int) (ours, peer bool) {
 	}
 	const gone = unix.POLLERR | unix.POLLHUP | unix.POLLNVAL
 	return fds[0].Revents&(ourEv|gone) != 0, fds[1].Revents&(peerEv|gone) != 0
+}
+
+// spliceError reports a failed splice on the side that failed, as a Read
+// or Write there would. Only writing can break a pipe (EPIPE), so that names
+// the side written to; any other error comes from the peer, a file or a
+// socket, since our pipe fails no other way.
+func (c *splicer) spliceError() error {
+	err := os.NewSyscallError("splice", c.errno)
+	if c.errno == unix.EPIPE && !c.toPeer {
+		return &os.PathError{Op: c.ourOp(), Path: c.ourName, Err: err}
+	}
+	if conn := c.peer.conn; conn != nil {
+		return &net.OpError{Op: c.peerOp(), Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}
+	}
+	return &os.PathError{Op: c.peerOp(), Path: c.peer.name, Err: err}
 }
 
 // ourOp names our side's operation as os.File.WriteTo and ReadFrom do.

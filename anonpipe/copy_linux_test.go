@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -391,6 +392,10 @@ func TestCopyIntoBrokenPipe(t *testing.T) {
 	is.NoErr(r.Close()) // no reader left
 	_, err := io.Copy(w, f)
 	is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // ReadFrom reports the broken pipe
+	var pe *os.PathError
+	is.True(errors.As(err, &pe))       // as a PathError
+	is.Equal(pe.Op, "write")           // of a write
+	is.Equal(pe.Path, w.File().Name()) // to the pipe, the side that broke
 	r2, w2 := pipe(t)
 	_, err = w2.Write(make([]byte, 60000))
 	is.NoErr(err) // something to copy
@@ -398,6 +403,22 @@ func TestCopyIntoBrokenPipe(t *testing.T) {
 	is.NoErr(r3.Close()) // the destination's reader is gone
 	_, err = io.Copy(w3, r2)
 	is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // WriteTo reports the broken pipe
+	is.True(errors.As(err, &pe))                    // as a PathError
+	is.Equal(pe.Op, "write")                        // of a write
+	is.Equal(pe.Path, w3.File().Name())             // to the destination, the side that broke, not the pipe read from
+
+	r4, w4 := pipe(t)
+	_, err = w4.Write(make([]byte, 60000))
+	is.NoErr(err) // something to copy
+	pr, pw, err := os.Pipe()
+	is.NoErr(err)        // an os pipe as the destination
+	is.NoErr(pr.Close()) // whose reader is gone
+	defer pw.Close()
+	_, err = io.Copy(pw, r4)
+	is.True(errors.Is(err, syscall.EPIPE)) // WriteTo reports the broken pipe
+	is.True(errors.As(err, &pe))           // as a PathError
+	is.Equal(pe.Op, "write")               // of a write
+	is.Equal(pe.Path, pw.Name())           // to the os pipe, as os.File's own copy would
 }
 
 // TestCopyHonoursExpiredDeadlines checks that a deadline in the past on
