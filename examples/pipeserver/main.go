@@ -32,6 +32,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -112,6 +113,11 @@ func serve(w *anonpipe.Writer, stdin io.Reader, stdout io.Writer) error {
 		return fmt.Errorf("sending SYNC: %w", err)
 	}
 	if err := drain(w); err != nil {
+		if errors.Is(err, anonpipe.ErrBrokenPipe) {
+			// Drain cannot tell whether SYNC was read before the client
+			// closed its end: only that nobody will read any more.
+			return fmt.Errorf("the client closed the pipe before SYNC was known to be read: %w", err)
+		}
 		return fmt.Errorf("waiting for the client to read SYNC: %w", err)
 	}
 	fmt.Fprint(stdout, "[SERVER] Enter text: ")
