@@ -122,23 +122,26 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 // Reader is the read end of a pipe made by [Pipe]. It has the methods of an
 // [*anonpipe.Reader] except File, with the same behaviour, and implements
 // io.ReadCloser and io.WriterTo. Its methods are safe for concurrent use:
-// concurrent Reads take turns, as on an *os.File.
+// concurrent Reads take turns, as on an *os.File, and a WriteTo takes its
+// turn for each chunk it reads, not for the whole copy.
 type Reader struct{ p *pipe }
 
 // Writer is the write end of a pipe made by [Pipe]. It has the methods of an
 // [*anonpipe.Writer] except File, with the same behaviour, and implements
 // io.WriteCloser and io.ReaderFrom. Its methods are safe for concurrent use:
 // concurrent Writes take turns, as on an *os.File, so their bytes are never
-// interleaved.
+// interleaved, and a ReadFrom takes its turn for each chunk it writes, not
+// for the whole copy.
 type Writer struct{ p *pipe }
 
 // pipe is the state that a Reader and a Writer share.
 type pipe struct {
 	cfg config // set by Pipe, then read only
 
-	// rsem and wsem serialise the Reads (and WriteTo) and the Writes (and
-	// ReadFrom), as an *os.File does; a token in the channel is a held
-	// lock. Close and deadlines interrupt waiting for them.
+	// rsem and wsem serialise the Reads (and WriteTo's chunks) and the
+	// Writes (and ReadFrom's chunks), as an *os.File's locks do; a token in
+	// the channel is a held lock. Close and deadlines interrupt waiting for
+	// them.
 	rsem, wsem chan struct{}
 	// readable and writable carry a wake-up to the Read or Write that holds
 	// rsem or wsem and waits for bytes or space; with the semaphores there
@@ -160,13 +163,16 @@ type pipe struct {
 	rdl, wdl         deadline
 	nread            int64 // bytes read so far, for the reader's faults
 
+	// rscratch and wscratch are the buffers of WriteTo and ReadFrom, which
+	// take them out while they copy, so that concurrent copies, which hold
+	// no semaphore between chunks, never share one. Guarded by mu.
+	rscratch, wscratch []byte
+
 	// Guarded by rsem.
-	rng      *rand.Rand
-	rtimer   *time.Timer
-	rscratch []byte
+	rng    *rand.Rand
+	rtimer *time.Timer
 	// Guarded by wsem.
 	nwritten int64
-	wscratch []byte
 }
 
 // deadline is the state of one end's deadline, guarded by pipe.mu.
@@ -200,24 +206,25 @@ func (r *Reader) Read(p []byte) (int, error) {
 // WriteTo copies from the pipe to w until EOF, and returns the number of
 // bytes copied and the first error, other than io.EOF, met on either side:
 // a short write to w is io.ErrShortWrite. It makes io.Copy read the pipe
-// through a buffer of its own, which it reuses. Reads by other goroutines
-// wait until WriteTo returns; a Close of r, or its read deadline, ends
-// WriteTo unless it is blocked in w.Write. No byte read from the pipe is
-// lost unless w fails to take it.
+// through a buffer of its own, which it reuses. Like an *os.File's, it reads
+// as a Read does, one chunk at a time, and holds the read end only while it
+// takes a chunk: while it waits in w.Write, Reads by other goroutines
+// proceed. A Close of r, or its read deadline, ends WriteTo unless it is
+// blocked in w.Write. No byte read from the pipe is lost unless w fails to
+// take it.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	p := r.p
-	if err := p.acquire(p.rsem, p.rdone, &p.rdl, "read"); err != nil {
-		return 0, err
-	}
-	defer func() { <-p.rsem }()
-	if p.rscratch == nil {
-		p.rscratch = make([]byte, copySize)
-	}
+	buf := p.takeScratch(&p.rscratch)
+	defer p.putScratch(&p.rscratch, buf)
 	var total int64
 	for {
-		n, err := p.read(p.rscratch)
+		if err := p.acquire(p.rsem, p.rdone, &p.rdl, "read"); err != nil {
+			return total, err
+		}
+		n, err := p.read(buf)
+		<-p.rsem
 		if n > 0 {
-			m, werr := w.Write(p.rscratch[:n])
+			m, werr := w.Write(buf[:n])
 			if m < 0 || m > n {
 				m = 0
 				if werr == nil {
@@ -298,26 +305,27 @@ func (w *Writer) Write(p []byte) (int, error) {
 // returns the number of bytes copied and the first other error met on either
 // side. It makes io.Copy write to the pipe through a buffer of its own,
 // which it reuses, in Writes of what each src.Read returned, at most 32 KiB.
-// Writes by other goroutines wait until ReadFrom returns. Close, the write
-// deadline and a broken pipe end ReadFrom at its next Write, but not while it
-// waits in src.Read.
+// Like an *os.File's, it holds the write end only while it puts a chunk in
+// the pipe: while it waits in src.Read, Writes by other goroutines proceed,
+// and their bytes go between its chunks. Close, the write deadline and a
+// broken pipe end ReadFrom at its next Write, but not while it waits in
+// src.Read.
 func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	p := w.p
-	if err := p.acquire(p.wsem, p.wdone, &p.wdl, "write"); err != nil {
-		return 0, err
-	}
-	defer func() { <-p.wsem }()
-	if p.wscratch == nil {
-		p.wscratch = make([]byte, copySize)
-	}
+	buf := p.takeScratch(&p.wscratch)
+	defer p.putScratch(&p.wscratch, buf)
 	var total int64
 	for {
-		n, rerr := src.Read(p.wscratch)
-		if n < 0 || n > len(p.wscratch) {
+		n, rerr := src.Read(buf)
+		if n < 0 || n > len(buf) {
 			return total, io.ErrNoProgress
 		}
 		if n > 0 {
-			m, err := p.write(p.wscratch[:n])
+			if err := p.acquire(p.wsem, p.wdone, &p.wdl, "write"); err != nil {
+				return total, err
+			}
+			m, err := p.write(buf[:n])
+			<-p.wsem
 			total += int64(m)
 			if err != nil {
 				return total, err
@@ -404,6 +412,26 @@ func (w *Writer) Drain(ctx context.Context) error {
 		}
 		p.mu.Lock()
 	}
+}
+
+// takeScratch takes the copy buffer that *slot keeps, or makes one if
+// another copy has it or none was made yet.
+func (p *pipe) takeScratch(slot *[]byte) []byte {
+	p.mu.Lock()
+	b := *slot
+	*slot = nil
+	p.mu.Unlock()
+	if b == nil {
+		b = make([]byte, copySize)
+	}
+	return b
+}
+
+// putScratch gives the copy buffer b back to *slot, for the next copy.
+func (p *pipe) putScratch(slot *[]byte, b []byte) {
+	p.mu.Lock()
+	*slot = b
+	p.mu.Unlock()
 }
 
 // zeroLength is the result of a Read or Write of no bytes on the end whose
