@@ -14,7 +14,7 @@ import (
 
 const (
 	// pipeBuf is PIPE_BUF on Linux: a write of at most this many bytes is
-	// atomic.
+	// atomic. It is also the size of a page, and so of a pipe buffer.
 	pipeBuf = 4096
 	// defaultCapacity is the capacity of a Linux pipe that nobody resized.
 	defaultCapacity = 65536
@@ -49,28 +49,44 @@ type config struct {
 	latency    time.Duration
 }
 
-// WithCapacity sets how many unread bytes the pipe holds before a Write
-// blocks. The default is 65536, the capacity of a Linux pipe that was not
-// resized.
+// WithCapacity sets the size of the pipe's buffer, n bytes. The default is
+// 65536, the capacity of a Linux pipe that was not resized.
+//
+// From 4096 bytes up, the pipe counts its capacity as a Linux pipe does, in
+// slots of one 4096-byte page each: n is rounded up to a power-of-two
+// number of pages, as fcntl(F_SETPIPE_SZ) rounds it (5000 gives 8192, two
+// slots; 65536 gives 16), and there is a slot for each page. A Write whose
+// length is not a whole number of pages first puts the bytes beyond its
+// whole pages (all of them, when it is shorter than a page) into the newest
+// page, if the pipe is not empty and that page has room for all of them
+// after the bytes written into it, read or not; the rest goes into fresh
+// pages of up to 4096 bytes, a slot each, and a Write waits for a slot once
+// all are in use. A Read frees a slot only when it reads the page's last
+// byte. So a Write can wait while the unread bytes are far fewer than n:
+// with nobody reading, 3000-byte Writes fill the default pipe's 16 slots
+// after 16 Writes, 48000 bytes, as no two fit in one page; and once the pipe
+// is full, reading 100 bytes does not let even a one-byte Write in. Other
+// systems count differently (macOS, for one, in bytes); the pipe follows
+// Linux.
 //
 // A Write of at most 4096 bytes (PIPE_BUF on Linux) is atomic at every
 // capacity: readers see all its bytes at once, so a Read into a buffer at
 // least that large never gets part of it, and they are never interleaved
-// with another Write's. If it does not fit in the free space, it waits until
-// it does. A longer Write puts in what fits and waits for room for the rest,
-// and so may be split between Reads.
+// with another Write's. If it does not fit, it waits until it does. A longer
+// Write puts in what fits and waits for room for the rest, and so may be
+// split between Reads.
 //
-// A real pipe always holds at least 4096 bytes; Linux's smallest holds one
-// page. So that capacities below that keep atomic writes atomic, a Write
-// that the buffer cannot hold, when n is below 4096, hands its bytes to
-// readers directly, as io.Pipe does: an atomic one waits until the pipe is
-// empty and then offers all its bytes, a longer one fills the buffer and
-// offers the rest after them. Either returns once readers have taken all its
-// bytes, or, on error, with the count of those that went into the buffer or
-// to a reader; the rest never reaches the reader. Offered bytes count as
-// unread for [Writer.Drain]. With n = 0 every Write works this way: the pipe
-// is synchronous, a Write returns only once readers have taken all its bytes,
-// and so a Drain after it returns at once.
+// No real pipe holds fewer than 4096 bytes; Linux's smallest holds one
+// page. Below that, the capacity is n bytes, free space is counted in bytes,
+// and, so that atomic writes stay atomic, a Write that the buffer cannot
+// hold hands its bytes to readers directly, as io.Pipe does: an atomic one
+// waits until the pipe is empty and then offers all its bytes, a longer one
+// fills the buffer and offers the rest after them. Either returns once
+// readers have taken all its bytes, or, on error, with the count of those
+// that went into the buffer or to a reader; the rest never reaches the
+// reader. Offered bytes count as unread for [Writer.Drain]. With n = 0 every
+// Write works this way: the pipe is synchronous, a Write returns only once
+// readers have taken all its bytes, and so a Drain after it returns at once.
 //
 // WithCapacity panics if n is negative.
 func WithCapacity(n int) Option {
@@ -98,6 +114,16 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 		}
 		o(&c)
 	}
+	size, slots := c.capacity, 0
+	if size >= pipeBuf {
+		// A Linux pipe has a power-of-two number of slots: round up as
+		// F_SETPIPE_SZ does.
+		slots = 1
+		for slots*pipeBuf < size {
+			slots <<= 1
+		}
+		size = slots * pipeBuf
+	}
 	p := &pipe{
 		cfg:      c,
 		rsem:     make(chan struct{}, 1),
@@ -106,7 +132,10 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 		writable: make(chan struct{}, 1),
 		rdone:    make(chan struct{}),
 		wdone:    make(chan struct{}),
-		buf:      make([]byte, c.capacity),
+		buf:      make([]byte, size),
+	}
+	if slots > 0 {
+		p.pages = make([]int, slots)
 	}
 	p.rdl.c = make(chan struct{})
 	p.wdl.c = make(chan struct{})
@@ -151,12 +180,19 @@ type pipe struct {
 	// rdone and wdone are closed when the read and write end are closed.
 	rdone, wdone chan struct{}
 
-	mu               sync.Mutex
-	buf              []byte // ring of unread bytes; len(buf) is the capacity
-	head             int    // index in buf of the oldest unread byte
-	n                int    // number of unread bytes in buf
-	offer            []byte // untaken rest of a Write offered to readers directly
-	taken            int    // bytes readers took from the current offer
+	mu    sync.Mutex
+	buf   []byte // ring of unread bytes; len(buf) is the capacity
+	head  int    // index in buf of the oldest unread byte
+	n     int    // number of unread bytes in buf
+	offer []byte // untaken rest of a Write offered to readers directly
+	taken int    // bytes readers took from the current offer
+	// pages holds, for a capacity of at least one page, the unread bytes of
+	// each page in use, as a ring of the pipe's slots, oldest at pfirst;
+	// the bytes themselves are in buf, in the same order. It is nil for the
+	// smaller capacities, whose free space is counted in bytes.
+	pages            []int
+	pfirst, pn       int // the oldest page in use, and how many are
+	lastEnd          int // bytes written into the newest page, read or not
 	rclosed, wclosed bool
 	rwait, wwait     bool          // a Read waits on readable, a Write on writable
 	drained          chan struct{} // made by a waiting Drain, closed once nothing is unread
@@ -274,10 +310,11 @@ func (r *Reader) SetReadDeadline(t time.Time) error {
 	return p.setDeadline(&p.rdl, t, &p.rclosed, "SetReadDeadline")
 }
 
-// Write writes all of p, blocking while the pipe is full. It returns len(p),
-// nil, or the number of bytes written before an error, never fewer bytes
-// with a nil error. A write of up to 4096 bytes (PIPE_BUF on Linux) is
-// atomic: see [WithCapacity]. A Write of an empty p returns 0, nil at once,
+// Write writes all of p, blocking while the pipe has no room for it
+// ([WithCapacity] says how the pipe counts its room). It returns len(p), nil,
+// or the number of bytes written before an error, never fewer bytes with a
+// nil error. A write of up to 4096 bytes (PIPE_BUF on Linux) is atomic: see
+// [WithCapacity]. A Write of an empty p returns 0, nil at once,
 // or an error matching os.ErrClosed if w is closed.
 //
 // If the reader is closed, Write returns an error matching
@@ -546,7 +583,9 @@ func (p *pipe) read(b []byte) (int, error) {
 		if p.n == 0 {
 			p.head = 0
 		}
-		p.wakeWriter()
+		if p.pages == nil || p.release(k) {
+			p.wakeWriter()
+		}
 	} else {
 		k = min(k, len(p.offer))
 		if p.rng != nil {
@@ -588,6 +627,7 @@ func (p *pipe) write(b []byte) (int, error) {
 
 	capacity := len(p.buf)
 	atomic := len(b) <= pipeBuf // goes in whole
+	merge := p.pages != nil     // try merging into the newest page, once
 	// offering: b[base:] is offered to readers, who took p.taken bytes of it.
 	offering := false
 	base, n := 0, 0
@@ -615,6 +655,9 @@ func (p *pipe) write(b []byte) (int, error) {
 		free := capacity - p.n
 		switch {
 		case offering:
+		case p.pages != nil:
+			n = p.putPages(b, n, merge)
+			merge = false
 		case atomic && len(b) <= free:
 			p.put(b)
 			n = len(b)
@@ -682,6 +725,54 @@ func (p *pipe) put(b []byte) {
 	p.wakeReader()
 }
 
+// putPages puts in the pipe what fits of b[n:], of which b[:n] is already
+// in, and returns the count of b's bytes in then, as Linux's pipe_write
+// does. Only when merge is set, at the start of a Write, the bytes beyond
+// b's whole pages (all of b, when shorter than a page) go first, into the
+// newest page, if the pipe is not empty and that page has room for all of
+// them; the rest goes into fresh pages, a slot each, while slots are free.
+// A Write of at most a page thus goes in whole or not at all. A Write that
+// waited for a slot goes on without merging, as the write(2) an *os.File
+// retries then could not merge either: what is left is whole pages, or the
+// newest page is the Write's own, full, or as full as when the merge did not
+// fit, or the pipe is empty. p.mu is held.
+func (p *pipe) putPages(b []byte, n int, merge bool) int {
+	if c := len(b) % pipeBuf; merge && c != 0 && p.pn > 0 && p.lastEnd+c <= pipeBuf {
+		p.put(b[:c])
+		last := (p.pfirst + p.pn - 1) % len(p.pages)
+		p.pages[last] += c
+		p.lastEnd += c
+		n = c
+	}
+	for n < len(b) && p.pn < len(p.pages) {
+		k := min(pipeBuf, len(b)-n)
+		p.put(b[n : n+k])
+		p.pages[(p.pfirst+p.pn)%len(p.pages)] = k
+		p.pn++
+		p.lastEnd = k
+		n += k
+	}
+	return n
+}
+
+// release accounts for k bytes read from the oldest pages, and reports
+// whether that freed a slot: as on Linux, only a page read to its end does.
+// p.mu is held.
+func (p *pipe) release(k int) bool {
+	freed := false
+	for k > 0 {
+		c := min(k, p.pages[p.pfirst])
+		p.pages[p.pfirst] -= c
+		k -= c
+		if p.pages[p.pfirst] == 0 {
+			p.pfirst = (p.pfirst + 1) % len(p.pages)
+			p.pn--
+			freed = true
+		}
+	}
+	return freed
+}
+
 // wakeReader wakes the Read waiting for bytes, if any. p.mu is held.
 func (p *pipe) wakeReader() {
 	if p.rwait {
@@ -719,6 +810,7 @@ func (p *pipe) closeReader() {
 	p.rclosed = true
 	close(p.rdone)
 	p.head, p.n = 0, 0
+	p.pfirst, p.pn = 0, 0
 	p.offer = nil
 	p.rdl.stop()
 }

@@ -50,12 +50,14 @@ func TestCapacity(t *testing.T) {
 		{nil, 65536},
 		{[]pipetest.Option{pipetest.WithCapacity(1)}, 1},
 		{[]pipetest.Option{pipetest.WithCapacity(100)}, 100},
-		{[]pipetest.Option{pipetest.WithCapacity(5000)}, 5000},
+		{[]pipetest.Option{pipetest.WithCapacity(4096)}, 4096},
+		{[]pipetest.Option{pipetest.WithCapacity(5000)}, 8192},
+		{[]pipetest.Option{pipetest.WithCapacity(12288)}, 16384},
 		{[]pipetest.Option{pipetest.WithCapacity(1 << 20), pipetest.WithCapacity(0)}, 0},
 	} {
 		is := is.New(t)
 		_, w := fake(t, tc.opts...)
-		is.Equal(fill(t, w), tc.want) // a Write with nobody reading fills the pipe to its capacity, the last option winning
+		is.Equal(fill(t, w), tc.want) // a Write with nobody reading fills the pipe to its capacity, in bytes below a page, else rounded up to a power-of-two number of pages, the last option winning
 	}
 }
 
