@@ -3,6 +3,7 @@
 package pipetest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,20 +24,27 @@ import (
 // and the class of every error (not its text).
 //
 // Everything runs in one goroutine and no operation may block for long, so
-// the results are deterministic: an operation that would wait runs only when
-// both pipes must wait, with a deadline a millisecond away (or a context as
-// short for Drain), and a Write runs only with a size that a real pipe must
-// take whole. A real pipe counts its capacity in 4096-byte pages, not bytes:
-// a Write may need a fresh page even when a page holds room, so the model
-// below counts an upper bound of the pages in use, and writes only what is
-// sure to fit, or only when the pipe is full to the byte. Deadlines in the
-// past, closes, zero-length operations and Drain run at any time.
+// the results are deterministic. A Write of any size up to a page more than
+// the capacity runs with a deadline 10 ms away, set just before it: with
+// nobody reading meanwhile, each pipe puts in what fits, by its own count of
+// pages, and then waits until the deadline, so both must return the same
+// count. (A millisecond, as below, was seen to pass on a busy machine before
+// the Write began.) A Read waits, with such a deadline, only when both pipes are
+// empty, and Drain, with a context as short, only when both hold bytes.
+// Deadlines in the past, closes, zero-length operations and Drain run at any
+// time.
 //
 //	go test -run '^$' -fuzz '^FuzzDifferential$' -fuzztime 30s ./pipetest
 func FuzzDifferential(f *testing.F) {
 	for _, seed := range [][]byte{
 		{opWrite, 0, 10, opRead, 0, 20, opRead, 0, 20},
 		{opWrite, 0xff, 0xff, opWrite, 0xff, 0xff, opWrite, 1, 0, opRead, 0, 1, opWrite, 0, 1},
+		// Writes of 3000 bytes take a page each: the 17th waits.
+		bytes.Repeat([]byte{opWrite, 0x0b, 0xb8}, 17),
+		// Reading part of the first page frees no slot; reading the rest does.
+		{opFill, opRead, 0, 99, opWrite, 0, 1, opRead, 0x0f, 0x9b, opWrite, 0, 1, opWrite, 0, 2},
+		// Merging into the newest page, read or not, only if all fits.
+		{opWrite, 0, 100, opRead, 0, 50, opWrite, 0x0f, 0x9c, opWrite, 0, 1, opWrite, 0xf0, 0x00, opWrite, 0xf0, 0x32},
 		{opFill, opWrite, 0, 1, opRead, 0x10, 0, opWrite, 0x10, 0, opDrain},
 		{opWrite, 0, 5, opCloseWriter, opRead, 0, 2, opRead, 0, 9, opRead, 0, 9, opWrite, 0, 1, opDrain},
 		{opWrite, 0, 5, opCloseReader, opWrite, 0, 1, opDrain, opRead, 0, 1, opCloseReader},
@@ -67,7 +75,7 @@ func FuzzDifferential(f *testing.F) {
 }
 
 const (
-	opWrite          = iota // Write arg bytes, if a real pipe must take them whole (or, full, must wait)
+	opWrite          = iota // Write arg bytes, with a deadline if it may wait
 	opWritePast             // Write arg bytes with a write deadline in the past
 	opRead                  // Read up to arg bytes (with a 1 ms deadline if there is nothing to read)
 	opReadPast              // Read up to arg bytes with a read deadline in the past
@@ -89,7 +97,6 @@ var opNames = [...]string{"Write", "WritePast", "Read", "ReadPast", "Fill", "Wri
 const (
 	diffCapacity = 65536
 	pageSize     = 4096
-	pages        = diffCapacity / pageSize
 )
 
 // end is what both kinds of pipe end offer.
@@ -110,7 +117,6 @@ type diff struct {
 	fr, rr  reader
 	fw, rw  writer
 	unread  int // bytes in the pipe
-	pages   int // an upper bound of the pages the real pipe uses
 	written int // bytes written so far, which sets the next bytes' values
 	wclosed bool
 	rclosed bool
@@ -183,11 +189,6 @@ func (d *diff) payload(n int) []byte {
 	return b
 }
 
-// fits reports whether a real pipe must take n more bytes whole.
-func (d *diff) fits(n int) bool {
-	return d.unread+n <= diffCapacity && d.pages+(n+pageSize-1)/pageSize <= pages
-}
-
 func (d *diff) run(step, op, arg int) {
 	var desc string
 	var f, r result
@@ -202,36 +203,29 @@ func (d *diff) run(step, op, arg int) {
 			}
 			n = diffCapacity
 		}
-		full := d.unread == diffCapacity && !d.wclosed && !d.rclosed
-		switch {
-		case n == 0:
+		if n == 0 {
 			return
-		case full:
-			// Both must wait: a deadline ends the wait.
-			d.fw.SetWriteDeadline(soon())
-			d.rw.SetWriteDeadline(soon())
-		case !d.fits(n) && !d.wclosed && !d.rclosed:
-			for n > 0 && !d.fits(n) {
-				n = min(n-1, diffCapacity-d.unread, (pages-d.pages)*pageSize)
-			}
-			if n <= 0 {
-				return
-			}
 		}
+		open := !d.wclosed && !d.rclosed
 		desc = fmt.Sprintf("%s(%d)", opNames[op], n)
 		p := d.payload(n)
-		fn, ferr := d.fw.Write(p)
-		rn, rerr := d.rw.Write(p)
-		f, r = result{n: fn, err: class(ferr)}, result{n: rn, err: class(rerr)}
-		if full {
-			d.fw.SetWriteDeadline(time.Time{})
-			d.rw.SetWriteDeadline(time.Time{})
+		// Each deadline is set just before its Write, so that the first
+		// Write's wait does not use up the second's.
+		write := func(w writer) result {
+			if open {
+				w.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+			}
+			n, err := w.Write(p)
+			if open {
+				w.SetWriteDeadline(time.Time{})
+			}
+			return result{n: n, err: class(err)}
 		}
-		if ferr == nil {
-			d.unread += fn
-			d.pages += (fn + pageSize - 1) / pageSize
+		f, r = write(d.fw), write(d.rw)
+		if f.err == "nil" || f.err == "ErrDeadlineExceeded" {
+			d.unread += f.n
 		}
-		d.written += fn
+		d.written += f.n
 	case opWritePast:
 		n := 1 + arg%pageSize
 		desc = fmt.Sprintf("WritePast(%d)", n)
@@ -267,9 +261,6 @@ func (d *diff) run(step, op, arg int) {
 		}
 		if ferr == nil {
 			d.unread -= fn
-			if d.unread == 0 {
-				d.pages = 0 // an empty pipe has released every page
-			}
 		}
 	case opWriteEmpty, opWriteEmptyPast:
 		desc = opNames[op]
@@ -312,7 +303,7 @@ func (d *diff) run(step, op, arg int) {
 		desc = "CloseReader"
 		f, r = result{err: class(d.fr.Close())}, result{err: class(d.rr.Close())}
 		d.rclosed = true
-		d.unread, d.pages = 0, 0
+		d.unread = 0
 	case opClearDeadlines:
 		desc = "ClearDeadlines"
 		f = result{err: class(d.fr.SetReadDeadline(time.Time{})) + "," + class(d.fw.SetWriteDeadline(time.Time{}))}
