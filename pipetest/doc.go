@@ -26,16 +26,22 @@
 //     so error handling is tested against errors production never sees, and
 //     it has no deadlines.
 //
-// A [Pipe] blocks once full, at 64 KiB unless [WithCapacity] says
-// otherwise; keeps writes of up to 4096 bytes atomic; delivers the bytes
-// still buffered after the writer closes, then io.EOF; fails writes once the
-// reader is closed with an error matching anonpipe.ErrBrokenPipe, use of a
-// closed end with os.ErrClosed and calls past a deadline with
-// os.ErrDeadlineExceeded, as *os.PathError values like those of an *os.File;
-// unblocks pending calls on Close and on deadlines; and has Drain, WriteTo
-// and ReadFrom as anonpipe's ends do. It needs no descriptor and starts no
-// goroutine, its Reads and Writes do not allocate, and it is faster than an
-// os.Pipe.
+// A [Pipe] blocks once full, and counts its room as a Linux pipe does: in
+// slots of one 4096-byte page each, 16 of them (64 KiB) unless
+// [WithCapacity] says otherwise. A write puts its bytes beyond whole pages
+// into the newest page only if they all fit there, and the rest into fresh
+// pages, a slot each; a read frees a slot only once it has read its page to
+// the end. So small writes can fill the pipe with far fewer than 64 KiB
+// unread; other systems count their room otherwise (macOS in bytes) and
+// block at other points. It keeps writes of up to 4096 bytes atomic;
+// delivers the bytes still buffered after the writer closes, then io.EOF;
+// fails writes once the reader is closed with an error matching
+// anonpipe.ErrBrokenPipe, use of a closed end with os.ErrClosed and calls
+// past a deadline with os.ErrDeadlineExceeded, as *os.PathError values like
+// those of an *os.File; unblocks pending calls on Close and on deadlines;
+// and has Drain, WriteTo and ReadFrom as anonpipe's ends do. It needs no
+// descriptor and starts no goroutine, its Reads and Writes do not allocate,
+// and it is faster than an os.Pipe.
 //
 // # Faults
 //
