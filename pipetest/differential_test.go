@@ -222,6 +222,20 @@ func (d *diff) run(step, op, arg int) {
 			return result{n: n, err: class(err)}
 		}
 		f, r = write(d.fw), write(d.rw)
+		// A deadline that passed before its Write began, because this
+		// goroutine was not run for 10 ms on a busy machine, makes the
+		// Write return 0 without writing anything. Writing again is
+		// then harmless, and tells such a stall from a real difference,
+		// which repeats.
+		for try := 0; try < 3 && f != r; try++ {
+			if f.n == 0 && f.err == "ErrDeadlineExceeded" {
+				f = write(d.fw)
+			} else if r.n == 0 && r.err == "ErrDeadlineExceeded" {
+				r = write(d.rw)
+			} else {
+				break
+			}
+		}
 		if f.err == "nil" || f.err == "ErrDeadlineExceeded" {
 			d.unread += f.n
 		}
