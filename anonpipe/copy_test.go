@@ -3,6 +3,7 @@ package anonpipe_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -351,4 +352,46 @@ func TestCopyKeepsWrappersMethods(t *testing.T) {
 	is.NoErr(err)                                // reading the pipe
 	is.NoErr((<-done).err)                       // the copy from the wrapper succeeds
 	is.Equal(string(got), "HELLO INTO A PIPE\n") // every byte came through the wrapper's Read
+}
+
+// TestCopyCutShortByCloseCountsWhatArrived closes the Writer while an
+// io.Copy into it waits for room in the pipe: the copy must count exactly the
+// bytes the reader gets, as a Write cut short does. On Windows a pipe write
+// cut short reports nothing written, so this holds only if the copy writes
+// through the Writer's 4096-byte pieces, not os.File's 32 KiB ones.
+func TestCopyCutShortByCloseCountsWhatArrived(t *testing.T) {
+	data := randomBytes(4<<20, 9)
+	const head = 1000 // read before the Close, so that the copy is under way
+	for _, tc := range []struct {
+		name string
+		src  func(t *testing.T) io.Reader
+	}{
+		// A source without WriteTo: io.Copy calls Writer.ReadFrom.
+		{"Writer.ReadFrom", func(*testing.T) io.Reader { return struct{ io.Reader }{bytes.NewReader(data)} }},
+		// A pipe big enough that one read of it fills several pieces.
+		{"Reader.WriteTo", func(t *testing.T) io.Reader {
+			r, w := pipe(t, anonpipe.WithBufferSize(64<<10))
+			go func() {
+				w.Write(data) // ends when the test closes r
+				w.Close()
+			}()
+			return r
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			r, w := pipe(t)
+			done := copyAsync(w, tc.src(t), nil)
+			got := make([]byte, head)
+			_, err := io.ReadFull(r, got)
+			is.NoErr(err)       // reading the start of the copy
+			is.NoErr(w.Close()) // closing the Writer while the copy waits for room
+			res := <-done
+			is.True(errors.Is(res.err, os.ErrClosed)) // the copy returns os.ErrClosed
+			rest, err := io.ReadAll(r)
+			is.NoErr(err)                                                     // reading what the copy wrote before the Close
+			is.Equal(res.n, int64(head+len(rest)))                            // the copy counts exactly the bytes the reader gets
+			is.True(bytes.Equal(append(got, rest...), data[:head+len(rest)])) // which are the start of the data, in order
+		})
+	}
 }

@@ -30,6 +30,11 @@ func write(f *os.File, p []byte) (int, error) {
 	return f.Write(p)
 }
 
+// fileCopyKeepsCount says whether a copy into a Writer may write through
+// os.File's own copy (splice, or os.File.ReadFrom and WriteTo). It may on
+// Unix, where write is f.Write and a Write cut short reports what it wrote.
+const fileCopyKeepsCount = true
+
 // closeFile closes f; the poller wakes any Read or Write pending on it.
 func closeFile(f *os.File) error {
 	return f.Close()
