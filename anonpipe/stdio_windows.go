@@ -5,7 +5,9 @@ import "os"
 // onStdio is false on Windows, which has no SIGPIPE.
 func onStdio(*os.File) bool { return false }
 
-// writeStdio needs no special path on Windows, which has no SIGPIPE.
+// writeStdio needs no SIGPIPE guard on Windows, which has no SIGPIPE, but
+// keeps write's 4096-byte pieces, so that a write cut short counts exactly
+// the bytes delivered.
 func writeStdio(f *os.File, p []byte) (int, error) {
-	return f.Write(p)
+	return write(f, p)
 }
