@@ -52,9 +52,10 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 // On Unix the child's end is added to ExtraFiles, and the handle is its
 // descriptor number in the child: 3 plus its index in ExtraFiles, counting
 // files already listed there. Do not remove or reorder ExtraFiles entries
-// after calling ToChild. On Windows the child's end is made inheritable and
-// appended to SysProcAttr.AdditionalInheritedHandles, so it goes to this
-// child alone, and the handle is its decimal HANDLE value.
+// after calling ToChild. On Windows the child's end is appended to
+// SysProcAttr.AdditionalInheritedHandles, so it goes to this child alone,
+// and is inheritable only while Start creates the child; the handle is its
+// decimal HANDLE value.
 //
 // Start closes the parent's copy of the child's end, so the parent's writes
 // fail with [ErrBrokenPipe] once the child has closed its end or exited.
@@ -141,7 +142,7 @@ func (c *Cmd) Start() error {
 		return errors.New("anonpipe: already started")
 	}
 	c.started = true
-	err := c.Cmd.Start()
+	err := c.startChild()
 	closeAll(c.childEnds)
 	c.childEnds = nil
 	if err != nil {

@@ -13,3 +13,9 @@ func (c *Cmd) attach(end *os.File) (string, error) {
 	c.ExtraFiles = append(c.ExtraFiles, end)
 	return strconv.Itoa(2 + len(c.ExtraFiles)), nil
 }
+
+// startChild starts the child. The ends in ExtraFiles stay close-on-exec in
+// this process; exec.Cmd dups them for the child alone.
+func (c *Cmd) startChild() error {
+	return c.Cmd.Start()
+}

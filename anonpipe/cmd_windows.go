@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// attach makes the child's end inheritable and lists it in
-// AdditionalInheritedHandles. syscall.StartProcess passes only listed handles
-// (PROC_THREAD_ATTRIBUTE_HANDLE_LIST), so a sibling started at the same time
-// cannot inherit it.
+// attach lists the child's end in AdditionalInheritedHandles and leaves it
+// not inheritable: startChild marks it inheritable only while the child is
+// created. syscall.StartProcess passes only listed handles
+// (PROC_THREAD_ATTRIBUTE_HANDLE_LIST), so a sibling that Go starts at the
+// same time cannot inherit it even then.
 func (c *Cmd) attach(end *os.File) (string, error) {
 	if c.SysProcAttr != nil && c.SysProcAttr.NoInheritHandles {
 		return "", errors.New("anonpipe: SysProcAttr.NoInheritHandles is set, so the child could not inherit its pipe end")
@@ -22,19 +23,56 @@ func (c *Cmd) attach(end *os.File) (string, error) {
 		return "", err
 	}
 	var h windows.Handle
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		h = windows.Handle(fd)
-		serr = windows.SetHandleInformation(h, windows.HANDLE_FLAG_INHERIT, windows.HANDLE_FLAG_INHERIT)
-	}); err != nil {
+	if err := rc.Control(func(fd uintptr) { h = windows.Handle(fd) }); err != nil {
 		return "", err
-	}
-	if serr != nil {
-		return "", os.NewSyscallError("SetHandleInformation", serr)
 	}
 	if c.SysProcAttr == nil {
 		c.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	c.SysProcAttr.AdditionalInheritedHandles = append(c.SysProcAttr.AdditionalInheritedHandles, syscall.Handle(h))
 	return strconv.FormatUint(uint64(h), 10), nil
+}
+
+// startChild runs exec.Cmd.Start with the child's ends inheritable, and
+// makes them not inheritable again as soon as it returns (Start then closes
+// them). CreateProcess passes only inheritable handles, even those named in
+// the handle list, so the flag cannot be avoided; and exec.Cmd has no hook
+// closer to CreateProcess, nor does Go hold a lock there (syscall.ForkLock
+// is unused on Windows), so this is the narrowest window there is.
+func (c *Cmd) startChild() error {
+	var marked []*os.File
+	defer func() {
+		for _, end := range marked {
+			setInheritable(end, false)
+		}
+	}()
+	for _, end := range c.childEnds {
+		if err := setInheritable(end, true); err != nil {
+			return err
+		}
+		marked = append(marked, end)
+	}
+	return c.Cmd.Start()
+}
+
+// setInheritable sets or clears HANDLE_FLAG_INHERIT on f's handle.
+func setInheritable(f *os.File, on bool) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var flags uint32
+	if on {
+		flags = windows.HANDLE_FLAG_INHERIT
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = windows.SetHandleInformation(windows.Handle(fd), windows.HANDLE_FLAG_INHERIT, flags)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return os.NewSyscallError("SetHandleInformation", serr)
+	}
+	return nil
 }

@@ -11,8 +11,9 @@ import (
 
 func newPipe(c config) (*Reader, *Writer, error) {
 	var r, w windows.Handle
-	// A nil SECURITY_ATTRIBUTES makes both handles non-inheritable; Cmd marks
-	// only the child's end inheritable, and only to list it for its own child.
+	// A nil SECURITY_ATTRIBUTES makes both handles non-inheritable; Cmd.Start
+	// marks only the child's end inheritable, and only while it creates the
+	// child, which alone gets it through the handle list.
 	if err := windows.CreatePipe(&r, &w, nil, uint32(c.bufferSize)); err != nil {
 		return nil, nil, fmt.Errorf("anonpipe: CreatePipe: %w", err)
 	}
