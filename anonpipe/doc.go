@@ -14,9 +14,10 @@
 //   - [Cmd.Start] closes the parent's copies of the child's ends, so the
 //     parent sees EOF when the child exits, and [Cmd.Wait] closes the parent's
 //     ends after the child exits.
-//   - Every end is close-on-exec (not inheritable on Windows); a child end
-//     goes only to the command it was made for, never to a sibling started at
-//     the same time.
+//   - Every end is close-on-exec (not inheritable on Windows, where a child
+//     end is inheritable only while [Cmd.Start] creates the child); a child
+//     end goes only to the command it was made for, never to a sibling
+//     started at the same time.
 //   - The handle string is the descriptor number the child really sees.
 //   - The child's end supports deadlines and Close unblocks a pending Read or
 //     Write, as the parent's does (on Unix; see [Reader.SetReadDeadline] for
