@@ -2,12 +2,11 @@ package anonpipe
 
 import "os"
 
-// onStdio is false on Windows, which has no SIGPIPE.
+// onStdio is false on Windows, which has no SIGPIPE: a Writer there never
+// takes the stdio path.
 func onStdio(*os.File) bool { return false }
 
-// writeStdio needs no SIGPIPE guard on Windows, which has no SIGPIPE, but
-// keeps write's 4096-byte pieces, so that a write cut short counts exactly
-// the bytes delivered.
+// writeStdio is write, should a Writer ever take the stdio path here.
 func writeStdio(f *os.File, p []byte) (int, error) {
 	return write(f, p)
 }
