@@ -25,12 +25,13 @@ import (
 //
 // Everything runs in one goroutine and no operation may block for long, so
 // the results are deterministic. A Write of any size up to a page more than
-// the capacity runs with a deadline 10 ms away, set just before it: with
-// nobody reading meanwhile, each pipe puts in what fits, by its own count of
-// pages, and then waits until the deadline, so both must return the same
-// count. (A millisecond, as below, was seen to pass on a busy machine before
-// the Write began.) A Read waits, with such a deadline, only when both pipes are
-// empty, and Drain, with a context as short, only when both hold bytes.
+// the capacity runs with a deadline a millisecond away, set just before it:
+// with nobody reading meanwhile, each pipe puts in what fits, by its own
+// count of pages, and then waits until the deadline, so both must return the
+// same count. (A Write that a stall kept from starting before its deadline is
+// tried again; see run.) A Read waits, with such a deadline, only when both
+// pipes are empty, and Drain, with a context as short, only when both hold
+// bytes.
 // Deadlines in the past, closes, zero-length operations and Drain run at any
 // time.
 //
@@ -211,9 +212,9 @@ func (d *diff) run(step, op, arg int) {
 		p := d.payload(n)
 		// Each deadline is set just before its Write, so that the first
 		// Write's wait does not use up the second's.
-		write := func(w writer) result {
+		write := func(w writer, try int) result {
 			if open {
-				w.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+				w.SetWriteDeadline(time.Now().Add(time.Millisecond << (2 * try)))
 			}
 			n, err := w.Write(p)
 			if open {
@@ -221,17 +222,19 @@ func (d *diff) run(step, op, arg int) {
 			}
 			return result{n: n, err: class(err)}
 		}
-		f, r = write(d.fw), write(d.rw)
+		f, r = write(d.fw, 0), write(d.rw, 0)
 		// A deadline that passed before its Write began, because this
-		// goroutine was not run for 10 ms on a busy machine, makes the
-		// Write return 0 without writing anything. Writing again is
-		// then harmless, and tells such a stall from a real difference,
-		// which repeats.
-		for try := 0; try < 3 && f != r; try++ {
+		// goroutine was not run for a millisecond on a busy machine,
+		// makes the Write return 0 without writing anything. Writing
+		// again, with a deadline four times as far each time, is then
+		// harmless, and tells such a stall from a real difference, which
+		// repeats. A short first deadline keeps inputs fast to run and
+		// to minimise.
+		for try := 1; try <= 4 && f != r; try++ {
 			if f.n == 0 && f.err == "ErrDeadlineExceeded" {
-				f = write(d.fw)
+				f = write(d.fw, try)
 			} else if r.n == 0 && r.err == "ErrDeadlineExceeded" {
-				r = write(d.rw)
+				r = write(d.rw, try)
 			} else {
 				break
 			}
