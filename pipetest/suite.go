@@ -339,7 +339,14 @@ func (c *check) errorf(format string, args ...any) {
 }
 
 func (c *check) read(p []byte) (int, error) {
+	return c.readReady(p, nil)
+}
+
+// readReady is read, closing ready, unless it is nil, just before the end's
+// Read: see goPending.
+func (c *check) readReady(p []byte, ready chan<- struct{}) (int, error) {
 	defer c.track("Read", len(p))()
+	signal(ready)
 	n, err := c.r.Read(p)
 	if n < 0 || n > len(p) {
 		c.errorf("Read of %d bytes returned %d, %v: a count outside 0..len(p)", len(p), n, err)
@@ -349,7 +356,14 @@ func (c *check) read(p []byte) (int, error) {
 }
 
 func (c *check) write(p []byte) (int, error) {
+	return c.writeReady(p, nil)
+}
+
+// writeReady is write, closing ready, unless it is nil, just before the
+// end's Write: see goPending.
+func (c *check) writeReady(p []byte, ready chan<- struct{}) (int, error) {
 	defer c.track("Write", len(p))()
+	signal(ready)
 	n, err := c.w.Write(p)
 	switch {
 	case n < 0 || n > len(p):
@@ -377,24 +391,62 @@ type result struct {
 	err error
 }
 
-// goRead reads into p in a new goroutine.
+// goRead reads into p in a new goroutine, as goPending does.
 func (c *check) goRead(p []byte) <-chan result {
-	ch := make(chan result, 1)
-	go func() {
-		n, err := c.read(p)
-		ch <- result{n, err}
-	}()
+	return goPending(func(ready chan<- struct{}) result {
+		n, err := c.readReady(p, ready)
+		return result{n, err}
+	})
+}
+
+// goWrite writes p in a new goroutine, as goPending does.
+func (c *check) goWrite(p []byte) <-chan result {
+	return goPending(func(ready chan<- struct{}) result {
+		n, err := c.writeReady(p, ready)
+		return result{n, err}
+	})
+}
+
+// goDrain calls Drain in a new goroutine, as goPending does.
+func (c *check) goDrain(ctx context.Context) <-chan error {
+	return goPending(func(ready chan<- struct{}) error { return c.drainReady(ctx, ready) })
+}
+
+// goPending runs call in a new goroutine, whose result comes on the
+// returned channel, and returns once call closes ready, which it must do
+// just before it calls the end's method.
+//
+// A sub-test that starts a call and then ends it (with Close, a deadline or
+// a cancelled context) must find the call in progress: an act that comes
+// first makes the call fail at once, which tests something else, and a
+// pipe that ends only later calls would pass. Nothing outside a pipe can
+// see that a Read or a Drain is blocked; but the goroutine that closes
+// ready runs on into the method while the scheduler wakes the waiting
+// caller, so the call is almost always in progress when the caller acts.
+func goPending[T any](call func(ready chan<- struct{}) T) <-chan T {
+	ready := make(chan struct{})
+	ch := make(chan T, 1)
+	go func() { ch <- call(ready) }()
+	<-ready
 	return ch
 }
 
-// goWrite writes p in a new goroutine.
-func (c *check) goWrite(p []byte) <-chan result {
-	ch := make(chan result, 1)
-	go func() {
-		n, err := c.write(p)
-		ch <- result{n, err}
-	}()
-	return ch
+// ended waits for the result of a call that the sub-test has just ended
+// (by Close, a deadline or a cancelled context) and that must return within
+// d. If it does not, ended fails the sub-test naming what, releases the
+// ends to set the call free, waits for it and returns false.
+func ended[T any](c *check, ch <-chan T, d time.Duration, what string) (T, bool) {
+	c.t.Helper()
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case r := <-ch:
+		return r, true
+	case <-tm.C:
+		c.t.Errorf("%s: still pending %v later (closing both ends to end it)", what, d)
+		c.release()
+		return <-ch, false
+	}
 }
 
 // send writes p, which is at most probeSize bytes: at once if the pipe
@@ -569,8 +621,21 @@ func (c *check) setWriteDeadline(t time.Time) {
 }
 
 func (c *check) drain(ctx context.Context) error {
+	return c.drainReady(ctx, nil)
+}
+
+// drainReady is drain, closing ready, unless it is nil, just before the
+// end's Drain: see goPending.
+func (c *check) drainReady(ctx context.Context, ready chan<- struct{}) error {
 	defer c.track("Drain", -1)()
+	signal(ready)
 	return c.w.(drainer).Drain(ctx)
+}
+
+func signal(ready chan<- struct{}) {
+	if ready != nil {
+		close(ready)
+	}
 }
 
 // buffered reports whether a Write of up to probeSize bytes to an empty pipe
@@ -1055,12 +1120,34 @@ func testUseAfterClose(c *check) {
 }
 
 func testCloseUnblocksRead(c *check) {
-	ch := c.goRead(make([]byte, 1))
+	// The Read that Close must end follows, in its goroutine, one that
+	// takes a byte: the goroutine is then running, on a path through Read
+	// it has just taken, when it signals.
+	msg := []byte("x")
+	sent := c.send(msg, false)
+	first := make([]byte, 1)
+	ch := goPending(func(ready chan<- struct{}) [2]result {
+		var r [2]result
+		if r[0].n, r[0].err = c.read(first); r[0].n != 1 || r[0].err != nil {
+			signal(ready)
+			return r
+		}
+		r[1].n, r[1].err = c.readReady(make([]byte, 1), ready)
+		return r
+	})
+	c.sent(sent, msg)
 	if err := c.closeR(); err != nil {
 		c.t.Fatalf("Close of the read end: %v", err)
 	}
-	if r := <-ch; r.n != 0 || !isClosed(r.err) {
-		c.t.Fatalf("a Read pending on an empty pipe when its end was closed returned %d, %v; %s", r.n, r.err, wantClosed)
+	r, ok := ended(c, ch, promptTime, "a Read pending on an empty pipe when its end was closed")
+	if !ok {
+		return
+	}
+	if r[0].n != 1 || r[0].err != nil || first[0] != msg[0] {
+		c.t.Fatalf("a Read of 1 byte after a Write of %q returned %d, %v (%q); want 1, nil", msg, r[0].n, r[0].err, first[:r[0].n])
+	}
+	if r[1].n != 0 || !isClosed(r[1].err) {
+		c.t.Fatalf("a Read pending on an empty pipe when its end was closed returned %d, %v; %s", r[1].n, r[1].err, wantClosed)
 	}
 }
 
@@ -1242,7 +1329,11 @@ func testReadDeadline(c *check) {
 	for _, d := range []time.Duration{tick, -time.Second} {
 		ch := c.goRead(buf)
 		c.setReadDeadline(time.Now().Add(d))
-		if r := <-ch; r.n != 0 || !isTimeout(r.err) {
+		r, ok := ended(c, ch, max(d, 0)+promptTime, fmt.Sprintf("a Read blocked on an empty pipe when its deadline was set %v from now", d))
+		if !ok {
+			return
+		}
+		if r.n != 0 || !isTimeout(r.err) {
 			c.t.Fatalf("a Read blocked on an empty pipe when its deadline was set %v from now returned %d, %v; %s", d, r.n, r.err, wantTimeout)
 		}
 		c.setReadDeadline(time.Time{})
@@ -1510,7 +1601,10 @@ func testDrain(c *check) {
 		c.t.Skipf("the write end, a %T, has no Drain(context.Context) error method", c.w)
 	}
 	bg := context.Background()
-	var err error
+	var (
+		err error
+		ok  bool
+	)
 	if !c.promptly("Drain of an empty pipe", func() { err = c.drain(bg) }) {
 		return
 	}
@@ -1532,12 +1626,6 @@ func testDrain(c *check) {
 		return
 	}
 
-	goDrain := func(ctx context.Context) <-chan error {
-		ch := make(chan error, 1)
-		go func() { ch <- c.drain(ctx) }()
-		return ch
-	}
-
 	// With bytes unread, Drain waits: here until its context ends.
 	msg := []byte("0123456789")
 	c.sent(c.send(msg, false), msg)
@@ -1549,27 +1637,36 @@ func testDrain(c *check) {
 	}
 
 	// It returns once the reader has read them.
-	ch := goDrain(bg)
+	ch := c.goDrain(bg)
 	c.same(c.readFull(len(msg), "bytes to drain"), msg, "bytes to drain")
-	if err := <-ch; err != nil {
+	if err, ok = ended(c, ch, promptTime, "Drain, when the reader read everything"); !ok {
+		return
+	}
+	if err != nil {
 		c.t.Fatalf("Drain returned %v when the reader read everything; want nil", err)
 	}
 
 	// A context cancelled while Drain waits ends it.
 	c.sent(c.send([]byte("x"), false), []byte("x"))
 	ctx, cancel = context.WithCancel(bg)
-	ch = goDrain(ctx)
+	ch = c.goDrain(ctx)
 	cancel()
-	if err := <-ch; err != context.Canceled {
+	if err, ok = ended(c, ch, promptTime, "Drain with a byte unread, when its context was cancelled"); !ok {
+		return
+	}
+	if err != context.Canceled {
 		c.t.Fatalf("Drain with a byte unread returned %v when its context was cancelled; want context.Canceled", err)
 	}
 
 	// Closing the writer ends a Drain waiting on it.
-	ch = goDrain(bg)
+	ch = c.goDrain(bg)
 	if err := c.closeW(); err != nil {
 		c.t.Fatalf("Close of the write end: %v", err)
 	}
-	if err := <-ch; !isClosed(err) {
+	if err, ok = ended(c, ch, promptTime, "Drain with a byte unread, when the writer closed"); !ok {
+		return
+	}
+	if !isClosed(err) {
 		c.t.Fatalf("Drain with a byte unread returned %v when the writer closed; %s", err, wantClosed)
 	}
 }
