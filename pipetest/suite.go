@@ -91,7 +91,10 @@ const (
 //     not os.ErrClosed; a Write blocked then returns that error with its
 //     partial count.
 //   - UseAfterClose, CloseUnblocksRead, CloseUnblocksWrite: every method of
-//     a closed end fails with an error matching os.ErrClosed; closing an end
+//     a closed end fails with an error matching os.ErrClosed, Reads and
+//     Writes of no bytes and SetReadDeadline and SetWriteDeadline too (those
+//     of an *os.File do not: anonpipe's ends fill that gap), or for the
+//     setters of an end without deadlines os.ErrNoDeadline; closing an end
 //     ends a Read or Write pending on it with that error and, for a Write,
 //     its partial count.
 //   - CloseTwice: a second Close returns nil or an error matching
@@ -1065,16 +1068,28 @@ func testBrokenPipeWakesBlockedWrite(c *check) {
 }
 
 func testUseAfterClose(c *check) {
+	_, rdl := c.r.(readDeadliner)
+	_, wdl := c.w.(writeDeadliner)
+	// Asked while the ends are open: after Close the question fails.
+	rNoDeadline, wNoDeadline := rdl && c.readDeadline() == nil, wdl && c.writeDeadline() == nil
 	if err := c.closeW(); err != nil {
 		c.t.Fatalf("Close of the write end: %v", err)
 	}
 	var n int
 	var err error
-	if !c.promptly("Write on a closed write end", func() { n, err = c.write([]byte("x")) }) {
-		return
+	for _, p := range [][]byte{[]byte("x"), nil, {}} {
+		what := fmt.Sprintf("Write(%#v) on a closed write end", p)
+		if !c.promptly(what, func() { n, err = c.write(p) }) {
+			return
+		}
+		if n != 0 || !isClosed(err) {
+			c.t.Errorf("%s returned %d, %v; want 0 and an error matching os.ErrClosed", what, n, err)
+		}
 	}
-	if n != 0 || !isClosed(err) {
-		c.t.Errorf("Write on a closed write end returned %d, %v; want 0 and an error matching os.ErrClosed", n, err)
+	if wdl {
+		c.closedDeadline("SetWriteDeadline on a closed write end", wNoDeadline, func(t time.Time) error {
+			return c.w.(writeDeadliner).SetWriteDeadline(t)
+		})
 	}
 	if rf, ok := c.w.(io.ReaderFrom); ok {
 		var n int64
@@ -1099,11 +1114,19 @@ func testUseAfterClose(c *check) {
 	if err := c.closeR(); err != nil {
 		c.t.Fatalf("Close of the read end: %v", err)
 	}
-	if !c.promptly("Read on a closed read end", func() { n, err = c.read(make([]byte, 1)) }) {
-		return
+	for _, p := range [][]byte{make([]byte, 1), nil, {}} {
+		what := fmt.Sprintf("Read into %#v on a closed read end", p)
+		if !c.promptly(what, func() { n, err = c.read(p) }) {
+			return
+		}
+		if n != 0 || !isClosed(err) {
+			c.t.Errorf("%s returned %d, %v; want 0 and an error matching os.ErrClosed", what, n, err)
+		}
 	}
-	if n != 0 || !isClosed(err) {
-		c.t.Errorf("Read on a closed read end returned %d, %v; want 0 and an error matching os.ErrClosed", n, err)
+	if rdl {
+		c.closedDeadline("SetReadDeadline on a closed read end", rNoDeadline, func(t time.Time) error {
+			return c.r.(readDeadliner).SetReadDeadline(t)
+		})
 	}
 	if wt, ok := c.r.(io.WriterTo); ok {
 		var n int64
@@ -1164,6 +1187,32 @@ func testCloseUnblocksWrite(c *check) {
 			"want the count it wrote (at least %d, fewer than %d) and an error matching os.ErrClosed", len(big), partK, r.n, r.err, partK, len(big))
 	}
 	c.same(c.readAll("the rest of a Write cut short by Close"), big[partK:r.n], fmt.Sprintf("the rest of a Write cut short by Close when it had written %d bytes", r.n))
+}
+
+// closedDeadline checks that set, an end's SetReadDeadline or
+// SetWriteDeadline called after the end was closed, fails with an error
+// matching os.ErrClosed, for a deadline in the future, in the past and the
+// zero time; or with os.ErrNoDeadline too if noDeadline, when the end had
+// none while open.
+func (c *check) closedDeadline(what string, noDeadline bool, set func(time.Time) error) {
+	c.t.Helper()
+	want := wantClosed
+	if noDeadline {
+		want += " (or, as the end has no deadlines, os.ErrNoDeadline)"
+	}
+	for _, d := range []struct {
+		name string
+		t    time.Time
+	}{
+		{"a deadline ahead", time.Now().Add(longTime)},
+		{"a deadline past", time.Now().Add(-time.Second)},
+		{"the zero time", time.Time{}},
+	} {
+		err := set(d.t)
+		if !isClosed(err) && !(noDeadline && errors.Is(err, os.ErrNoDeadline)) {
+			c.t.Errorf("%s, with %s, returned %v; %s", what, d.name, err, want)
+		}
+	}
 }
 
 // closeAgain closes an end again and checks the result.
