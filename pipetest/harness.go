@@ -131,6 +131,14 @@ const (
 // waiting for it is thus always incorrect, as is calling Wait in a goroutine
 // that outlives the test.
 //
+// A test binary whose TestMain does not call [Main] runs its tests again in
+// each child, where each Command would start more children. So Command,
+// called with a *testing.T or *testing.F while [ChildEnv] is set, writes
+// to standard error a line saying that TestMain must call Main (which the
+// parent's test logs as the child's), and exits with status 2, which the
+// parent's Wait reports; it does the same in an ordinary test run that
+// [ChildEnv] was wrongly left set for.
+//
 // Command may also be called in a child, which has no *testing.T, with any
 // testing.TB the child provides: the grandchild gets its own name in
 // [ChildEnv], and Main in the grandchild runs it. Command uses only the TB's
@@ -141,6 +149,15 @@ func Command(t testing.TB, child string, args ...string) *anonpipe.Cmd {
 	t.Helper()
 	if child == "" {
 		t.Fatalf("pipetest: Command with an empty child name")
+	}
+	if name := os.Getenv(ChildEnv); name != "" && runningTests(t) {
+		// Failing t would not do: a child's test output goes to the null
+		// device, and its other tests would run on, for nothing.
+		fmt.Fprintf(os.Stderr, "pipetest: %s calls Command in a process whose %s=%s: "+
+			"this test binary runs its tests where it should run child %q, "+
+			"because its TestMain does not call pipetest.Main (or %s was set for an ordinary test run); "+
+			"exiting with status 2\n", t.Name(), ChildEnv, name, name, ChildEnv)
+		os.Exit(2)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -198,6 +215,16 @@ func Command(t testing.TB, child string, args ...string) *anonpipe.Cmd {
 		lw.close()
 	})
 	return c
+}
+
+// runningTests reports whether t comes from a test run (m.Run), which a
+// child that Main runs has not made.
+func runningTests(t testing.TB) bool {
+	switch t.(type) {
+	case *testing.T, *testing.F:
+		return true
+	}
+	return false
 }
 
 // childEnviron returns env with name in ChildEnv and atexit_sleep_ms=0 in

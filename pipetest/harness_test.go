@@ -75,12 +75,11 @@ func TestCommandEnvironment(t *testing.T) {
 	is := is.New(t)
 	t.Setenv("PIPETEST_HARNESS_PROBE", "kept")
 	t.Setenv("GORACE", "halt_on_error=1")
-	t.Setenv(pipetest.ChildEnv, "stale")
 	out, err := pipetest.Command(t, "env", "PIPETEST_HARNESS_PROBE", "GORACE", pipetest.ChildEnv).Output()
 	is.NoErr(err)                                                // running the child
 	is.Equal(lines(out), []string{"PIPETEST_HARNESS_PROBE=kept", // the environment is kept
 		"GORACE=halt_on_error=1 atexit_sleep_ms=0", // GORACE gets atexit_sleep_ms=0 added
-		pipetest.ChildEnv + "=env"})                // and ChildEnv names the child, whatever it was before
+		pipetest.ChildEnv + "=env"})                // and ChildEnv names the child (TestCommandInChild shows it replaces a value set before)
 
 	t.Setenv("GORACE", "atexit_sleep_ms=5")
 	out, err = pipetest.Command(t, "env", "GORACE").Output()
@@ -213,6 +212,51 @@ func TestSubrunDeadline(t *testing.T) {
 	onlyInSubrun(t)
 	c := startHanging(t)
 	t.Logf("Wait: %v", c.Wait())
+}
+
+func TestCommandWithoutMain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a test binary with go test -c")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	is := is.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "nomain.test")
+	out, err := exec.CommandContext(ctx, goTool, "test", "-c", "-o", bin, "./testdata/nomain").CombinedOutput()
+	is.NoErr(err) // building a test binary whose TestMain does not call pipetest.Main
+	cmd := exec.CommandContext(ctx, bin, "-test.v", "-test.timeout=1m")
+	cmd.Env = environWithout(pipetest.ChildEnv)
+	out, err = cmd.CombinedOutput()
+	t.Logf("the test binary without pipetest.Main:\n%s", out)
+	var ee *exec.ExitError
+	is.True(errors.As(err, &ee))                                      // it fails
+	is.Equal(ee.ExitCode(), 1)                                        // as a test run whose test failed
+	is.True(bytes.Contains(out, []byte("--- FAIL: TestUsesCommand"))) // the test that ran a child
+	is.True(bytes.Contains(out, []byte("err: exit status 2")))        // which exited with status 2
+	is.True(bytes.Contains(out, []byte(`child "echo": pipetest: TestUsesCommand calls Command in a process whose `+
+		pipetest.ChildEnv+"=echo: this test binary runs its tests where it should run child \"echo\", "+
+		"because its TestMain does not call pipetest.Main"))) // saying why, in the parent's log
+	is.Equal(bytes.Count(out, []byte("calls Command in a process")), 1) // once: the child started no grandchild
+}
+
+func TestCommandInTestRunWithChildEnv(t *testing.T) {
+	is := is.New(t)
+	res := subrun(t, "TestSubrunChildEnv")
+	is.Equal(res.code, 2) // a test run in which Command finds ChildEnv set exits with status 2
+	is.True(strings.Contains(res.out, "pipetest: TestSubrunChildEnv calls Command in a process whose "+
+		pipetest.ChildEnv+"=echo")) // saying why
+	is.True(!strings.Contains(res.out, "--- ")) // at once, ending no test
+}
+
+func TestSubrunChildEnv(t *testing.T) {
+	onlyInSubrun(t)
+	t.Setenv(pipetest.ChildEnv, "echo")
+	pipetest.Command(t, "echo")
+	t.Error("Command returned")
 }
 
 func TestCommandChildCoverage(t *testing.T) {
