@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,9 +115,30 @@ func Command(t testing.TB, name string, args ...string) *exec.Cmd {
 		t.Errorf("%v: still running after %v: killing it", cmd.Args, Timeout)
 		return cmd.Process.Kill()
 	}
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	cmd.Env = raceEnviron(os.Environ())
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
+}
+
+// raceEnviron returns env with atexit_sleep_ms=0 added to GORACE, so that a
+// race-built command exits at once, keeping the options GORACE has, and an
+// atexit_sleep_ms it sets.
+func raceEnviron(env []string) []string {
+	race := ""
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == "GORACE" || (runtime.GOOS == "windows" && strings.EqualFold(k, "GORACE")) {
+			race = v
+			continue
+		}
+		out = append(out, kv)
+	}
+	if !slices.ContainsFunc(strings.Fields(race), func(f string) bool {
+		return strings.HasPrefix(f, "atexit_sleep_ms=")
+	}) {
+		race = strings.TrimSpace(race + " atexit_sleep_ms=0")
+	}
+	return append(out, "GORACE="+race)
 }
 
 // Result is what a command printed and how it ended.
