@@ -192,6 +192,9 @@ func peerOf(x any) (peerEnd, bool) {
 // them, such copies only lose splice.
 func stdlibCopyWrapper(x any) bool {
 	t := reflect.TypeOf(x)
+	if t == nil {
+		return false
+	}
 	switch t.PkgPath() + "." + t.Name() {
 	case "os.fileWithoutReadFrom", "os.fileWithoutWriteTo",
 		"net.tcpConnWithoutReadFrom", "net.tcpConnWithoutWriteTo":
