@@ -127,12 +127,7 @@ func TestCopyThroughSockets(t *testing.T) {
 			r, w := pipe(t)
 			a, b := pair(t)
 			feed(t, w, data)
-			done := make(chan copyResult, 1)
-			go func() {
-				n, err := io.Copy(a, r) // Reader.WriteTo
-				a.CloseWrite()
-				done <- copyResult{n, err}
-			}()
+			done := goCopy(func() (int64, error) { return io.Copy(a, r) }, a.CloseWrite) // Reader.WriteTo
 			got, err := io.ReadAll(b)
 			is.NoErr(err) // reading the socket
 			res := <-done
@@ -166,12 +161,7 @@ func TestCopyThroughSockets(t *testing.T) {
 			a.CloseWrite()
 		}()
 		const count = 1<<20 + 1
-		done := make(chan copyResult, 1)
-		go func() {
-			n, err := io.CopyN(w, b, count)
-			w.Close()
-			done <- copyResult{n, err}
-		}()
+		done := goCopy(func() (int64, error) { return io.CopyN(w, b, count) }, w.Close)
 		got, err := io.ReadAll(r)
 		is.NoErr(err) // reading the pipe
 		res := <-done

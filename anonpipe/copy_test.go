@@ -70,12 +70,24 @@ type copyResult struct {
 	err error
 }
 
+// copyAsync runs io.Copy(dst, src) in another goroutine, then closes close
+// unless it is nil.
 func copyAsync(dst io.Writer, src io.Reader, close io.Closer) <-chan copyResult {
+	var after func() error
+	if close != nil {
+		after = close.Close
+	}
+	return goCopy(func() (int64, error) { return io.Copy(dst, src) }, after)
+}
+
+// goCopy runs copy in another goroutine, then after unless it is nil (to
+// close the destination, so that its reader sees EOF).
+func goCopy(copy func() (int64, error), after func() error) <-chan copyResult {
 	done := make(chan copyResult, 1)
 	go func() {
-		n, err := io.Copy(dst, src)
-		if close != nil {
-			close.Close()
+		n, err := copy()
+		if after != nil {
+			after()
 		}
 		done <- copyResult{n, err}
 	}()
@@ -97,12 +109,7 @@ func TestCopyPipeToPipe(t *testing.T) {
 			r1, w1 := pipe(t)
 			r2, w2 := pipe(t)
 			feed(t, w1, data)
-			done := make(chan copyResult, 1)
-			go func() {
-				n, err := tc.copy(w2, r1)
-				w2.Close()
-				done <- copyResult{n, err}
-			}()
+			done := goCopy(func() (int64, error) { return tc.copy(w2, r1) }, w2.Close)
 			got, err := io.ReadAll(r2)
 			is.NoErr(err) // reading the far pipe
 			res := <-done
@@ -163,12 +170,7 @@ func TestCopyFileToPipe(t *testing.T) {
 			_, err := f.Seek(start, io.SeekStart)
 			is.NoErr(err) // moving the file position
 			r, w := pipe(t)
-			done := make(chan copyResult, 1)
-			go func() {
-				n, err := tc.copy(w, f)
-				w.Close()
-				done <- copyResult{n, err}
-			}()
+			done := goCopy(func() (int64, error) { return tc.copy(w, f) }, w.Close)
 			got, err := io.ReadAll(r)
 			is.NoErr(err) // reading the pipe
 			res := <-done
@@ -190,12 +192,7 @@ func TestCopyNFromFileToPipe(t *testing.T) {
 	_, err := f.Seek(start, io.SeekStart)
 	is.NoErr(err) // moving the file position
 	r, w := pipe(t)
-	done := make(chan copyResult, 1)
-	go func() {
-		n, err := io.CopyN(w, f, count)
-		w.Close()
-		done <- copyResult{n, err}
-	}()
+	done := goCopy(func() (int64, error) { return io.CopyN(w, f, count) }, w.Close)
 	got, err := io.ReadAll(r)
 	is.NoErr(err) // reading the pipe
 	res := <-done
@@ -214,12 +211,7 @@ func TestCopyNFromPipeToPipe(t *testing.T) {
 	r1, w1 := pipe(t)
 	r2, w2 := pipe(t)
 	feed(t, w1, data)
-	done := make(chan copyResult, 1)
-	go func() {
-		n, err := io.CopyN(w2, r1, count)
-		w2.Close()
-		done <- copyResult{n, err}
-	}()
+	done := goCopy(func() (int64, error) { return io.CopyN(w2, r1, count) }, w2.Close)
 	got, err := io.ReadAll(r2)
 	is.NoErr(err) // reading the far pipe
 	res := <-done
@@ -342,12 +334,7 @@ func TestCopyKeepsWrappersMethods(t *testing.T) {
 
 	r, w = pipe(t)
 	in := fileWith(t, []byte("hello into a pipe\n"))
-	done := make(chan copyResult, 1)
-	go func() {
-		n, err := w.ReadFrom(upperSource{in})
-		w.Close()
-		done <- copyResult{n, err}
-	}()
+	done := goCopy(func() (int64, error) { return w.ReadFrom(upperSource{in}) }, w.Close)
 	got, err = io.ReadAll(r)
 	is.NoErr(err)                                // reading the pipe
 	is.NoErr((<-done).err)                       // the copy from the wrapper succeeds
