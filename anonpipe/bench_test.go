@@ -123,11 +123,7 @@ func childBenchPong(args []string) int {
 		}
 		opts = append(opts, anonpipe.WithBusyPoll(d))
 	}
-	r, err := anonpipe.OpenReader(args[0], opts...)
-	if err != nil {
-		return fail("%v", err)
-	}
-	w, err := anonpipe.OpenWriter(args[1])
+	r, w, err := openEnds(args[0], args[1], opts...)
 	if err != nil {
 		return fail("%v", err)
 	}

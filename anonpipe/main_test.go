@@ -64,6 +64,21 @@ func child(t testing.TB, name string, args ...string) *anonpipe.Cmd {
 	return c
 }
 
+// openEnds opens the read end named by rh and the write end named by wh, as
+// a child given both does; on error it closes what it opened.
+func openEnds(rh, wh string, opts ...anonpipe.Option) (*anonpipe.Reader, *anonpipe.Writer, error) {
+	r, err := anonpipe.OpenReader(rh, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := anonpipe.OpenWriter(wh)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, w, nil
+}
+
 func fail(format string, args ...any) int {
 	fmt.Fprintf(os.Stderr, "child: "+format+"\n", args...)
 	return 1
@@ -83,11 +98,7 @@ func childCat(args []string) int {
 
 // childEcho copies the pipe named by args[0] into the one named by args[1].
 func childEcho(args []string) int {
-	r, err := anonpipe.OpenReader(args[0])
-	if err != nil {
-		return fail("%v", err)
-	}
-	w, err := anonpipe.OpenWriter(args[1])
+	r, w, err := openEnds(args[0], args[1])
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -103,11 +114,7 @@ func childEcho(args []string) int {
 // childPingPong answers every byte read from args[0] with that byte plus one
 // on args[1], until EOF.
 func childPingPong(args []string) int {
-	r, err := anonpipe.OpenReader(args[0])
-	if err != nil {
-		return fail("%v", err)
-	}
-	w, err := anonpipe.OpenWriter(args[1])
+	r, w, err := openEnds(args[0], args[1])
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -419,11 +419,7 @@ func childMiddle([]string) int {
 // that a test that failed leaves no process behind.
 func childGrand(args []string) int {
 	time.AfterFunc(time.Minute, func() { os.Exit(3) })
-	r, err := anonpipe.OpenReader(args[0])
-	if err != nil {
-		return fail("%v", err)
-	}
-	w, err := anonpipe.OpenWriter(args[1])
+	r, w, err := openEnds(args[0], args[1])
 	if err != nil {
 		return fail("%v", err)
 	}
