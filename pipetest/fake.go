@@ -615,8 +615,8 @@ func (p *pipe) write(b []byte) (int, error) {
 	if f.writeErr != nil {
 		left := f.writeErrAt - p.nwritten
 		if left <= 0 {
-			if zeroLength(p.wdone, "write") != nil {
-				return 0, pathError("write", os.ErrClosed)
+			if err := zeroLength(p.wdone, "write"); err != nil {
+				return 0, err
 			}
 			return 0, f.writeErr
 		}
