@@ -1,7 +1,6 @@
 package anonpipe
 
 import (
-	"errors"
 	"io"
 	"os"
 	"sync"
@@ -54,10 +53,8 @@ func (b *busyPoller) read(p []byte) (int, error) {
 	switch {
 	case rerr != nil:
 		return 0, &os.PathError{Op: "read", Path: b.f.Name(), Err: rerr}
-	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, &os.PathError{Op: "read", Path: b.f.Name(), Err: os.ErrDeadlineExceeded}
 	case err != nil:
-		return 0, errClosed("read", b.f)
+		return 0, rawConnError("read", b.f.Name(), err)
 	case n == 0:
 		return 0, io.EOF
 	}

@@ -1,7 +1,6 @@
 package anonpipe
 
 import (
-	"errors"
 	"io"
 	"math"
 	"net"
@@ -460,15 +459,6 @@ func (c *splicer) peerOp() string {
 		return "write"
 	}
 	return "read"
-}
-
-// rawConnError reports an os.File RawConn's failure as the File's own
-// methods would: a deadline, or else a closed file.
-func rawConnError(op, name string, err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return &os.PathError{Op: op, Path: name, Err: os.ErrDeadlineExceeded}
-	}
-	return &os.PathError{Op: op, Path: name, Err: os.ErrClosed}
 }
 
 // unsupportedWait recognises internal/poll's error for a wait on a

@@ -295,8 +295,10 @@ func deadlineError(op string, f *os.File, err error) error {
 	if f == nil {
 		return err // os.ErrInvalid, as from every other method of a zero end
 	}
-	if err != nil && checkOpen(op, f) != nil {
-		return errClosed(op, f)
+	if err != nil {
+		if cerr := checkOpen(op, f); cerr != nil {
+			return cerr
+		}
 	}
 	return wrapDeadlineError(err)
 }
@@ -311,6 +313,15 @@ func checkOpen(op string, f *os.File) error {
 		return errClosed(op, f)
 	}
 	return nil
+}
+
+// rawConnError reports an os.File RawConn's failure as the File's own
+// methods would: a deadline, or else a closed file.
+func rawConnError(op, name string, err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &os.PathError{Op: op, Path: name, Err: os.ErrDeadlineExceeded}
+	}
+	return &os.PathError{Op: op, Path: name, Err: os.ErrClosed}
 }
 
 // errClosed is the error of an operation on a closed end. A raw connection

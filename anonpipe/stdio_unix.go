@@ -3,7 +3,6 @@
 package anonpipe
 
 import (
-	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -50,12 +49,9 @@ func writeStdio(f *os.File, p []byte) (int, error) {
 	})
 	switch {
 	case werr != nil:
-		err = werr
-	case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
-		return n, errClosed("write", f)
-	}
-	if err != nil {
-		return n, &os.PathError{Op: "write", Path: f.Name(), Err: err}
+		return n, &os.PathError{Op: "write", Path: f.Name(), Err: werr}
+	case err != nil:
+		return n, rawConnError("write", f.Name(), err)
 	}
 	return n, nil
 }
