@@ -133,11 +133,8 @@ func (w *Writer) spliceFrom(src io.Reader) (n int64, handled bool, err error) {
 // peerEnd is the other side of a copy.
 type peerEnd struct {
 	rc   syscall.RawConn
-	name string
-	// file says rc is an os.File's, whose errors come unwrapped and are
-	// wrapped here as os.File's own methods would.
-	file bool
-	conn net.Conn // a socket's, whose errors are reported as net's are
+	name string   // an os.File's, whose errors are wrapped here as its methods would
+	conn net.Conn // a socket's, whose errors net reports itself
 }
 
 // peerOf accepts only types whose Read and Write are the descriptor's own,
@@ -149,29 +146,18 @@ func peerOf(x any) (peerEnd, bool) {
 	switch v := x.(type) {
 	case *Reader:
 		f = v.f
-	case *Writer:
-		if v.stdio {
-			return peerEnd{}, false
-		}
+	case *Writer: // never on descriptor 1 or 2: writeTo keeps those to Write
 		f = v.f
 	case *os.File:
 		f = v
 	case *net.TCPConn, *net.UnixConn:
-		p, ok := connPeer(v.(syscall.Conn), false)
-		p.conn = v.(net.Conn)
-		return p, ok
+		return connPeer(v.(syscall.Conn))
 	default:
-		if !stdlibCopyWrapper(x) {
-			return peerEnd{}, false
-		}
 		sc, ok := x.(syscall.Conn)
-		if !ok {
+		if !ok || !stdlibCopyWrapper(x) {
 			return peerEnd{}, false
 		}
-		_, file := x.(interface{ Name() string })
-		p, ok := connPeer(sc, file)
-		p.conn, _ = x.(net.Conn)
-		return p, ok
+		return connPeer(sc)
 	}
 	if f == nil {
 		return peerEnd{}, false
@@ -180,7 +166,7 @@ func peerOf(x any) (peerEnd, bool) {
 	if err != nil {
 		return peerEnd{}, false
 	}
-	return peerEnd{rc: rc, name: f.Name(), file: true}, true
+	return peerEnd{rc: rc, name: f.Name()}, true
 }
 
 // stdlibCopyWrapper recognises the wrappers that os.File's and
@@ -202,13 +188,16 @@ func stdlibCopyWrapper(x any) bool {
 	return false
 }
 
-func connPeer(sc syscall.Conn, file bool) (peerEnd, bool) {
+// connPeer is the peer behind a socket, or behind os's or net's wrapper of
+// a file or a socket.
+func connPeer(sc syscall.Conn) (peerEnd, bool) {
 	rc, err := sc.SyscallConn()
 	if err != nil || rc == nil {
 		return peerEnd{}, false
 	}
-	p := peerEnd{rc: rc, file: file}
-	if nf, ok := sc.(interface{ Name() string }); ok && file {
+	p := peerEnd{rc: rc}
+	p.conn, _ = sc.(net.Conn)
+	if nf, ok := sc.(interface{ Name() string }); ok {
 		p.name = nf.Name()
 	}
 	return p, true
@@ -336,7 +325,7 @@ func (c *splicer) run() (int64, bool, error) {
 			if unsupportedWait(peerErr) {
 				return c.n, false, nil
 			}
-			if !c.peer.file {
+			if c.peer.conn != nil {
 				return c.n, true, peerErr // a net.Conn wraps its own errors
 			}
 			return c.n, true, rawConnError(c.peerOp(), c.peer.name, peerErr)
