@@ -40,9 +40,9 @@ func (c *Cmd) attach(end *os.File) (string, error) {
 // closer to CreateProcess, nor does Go hold a lock there (syscall.ForkLock
 // is unused on Windows), so this is the narrowest window there is.
 func (c *Cmd) startChild() error {
-	var marked []*os.File
+	// Clearing the flag on an end it was never set on is harmless.
 	defer func() {
-		for _, end := range marked {
+		for _, end := range c.childEnds {
 			setInheritable(end, false)
 		}
 	}()
@@ -50,7 +50,6 @@ func (c *Cmd) startChild() error {
 		if err := setInheritable(end, true); err != nil {
 			return err
 		}
-		marked = append(marked, end)
 	}
 	return c.Cmd.Start()
 }
