@@ -506,17 +506,8 @@ func (c *check) promptly(what string, f func()) bool {
 		defer close(done)
 		f()
 	}()
-	tm := time.NewTimer(promptTime)
-	defer tm.Stop()
-	select {
-	case <-done:
-		return true
-	case <-tm.C:
-		c.t.Errorf("%s did not return at once: still pending after %v (closing both ends to end it)", what, promptTime)
-		c.release()
-		<-done
-		return false
-	}
+	_, ok := ended(c, done, promptTime, what+" did not return at once")
+	return ok
 }
 
 // readFull reads exactly n bytes, or fails the sub-test.
