@@ -71,4 +71,5 @@ func addPlatformChildren(m map[string]func([]string) int) {
 	m["stdout-broken"] = childStdoutBroken
 	m["stdio-closed"] = childStdioClosed
 	m["wait-fails"] = childWaitFails
+	addEdgeChildren(m)
 }

@@ -8,65 +8,60 @@ import (
 )
 
 // OpenReader returns the read end of a pipe that a parent passed to this
-// process, given the handle string the parent got from [Cmd.ToChild]. It is
-// the counterpart of .NET's AnonymousPipeClientStream(PipeDirection.In,
-// handle), and accepts handles from any parent: a .NET parent's
-// GetClientHandleAsString, a descriptor passed by Python's pass_fds, a shell
-// redirection such as 3<&0, or an extra 'pipe' in Node.js's stdio array.
+// process, given the handle string the parent got from [Cmd.ToChild], like
+// .NET's AnonymousPipeClientStream(PipeDirection.In, handle). Handles from
+// other parents work too: Python's pass_fds, a shell's 3<&0, Node.js's extra
+// 'pipe'.
 //
-// The handle must be a plain decimal number with no sign, space, prefix or
-// leading zero. On Unix it must name an open descriptor that is a pipe or a
-// FIFO open for reading, or a stream socket. On Windows it must be a
-// non-zero multiple of 4, as every real handle value is, and name an open
-// handle of type FILE_TYPE_PIPE with read access. Descriptors 0, 1 and 2 are
-// accepted only when they meet the same rule, so a terminal or a file on
-// stdin is refused. Any other handle gives an error matching
-// [ErrInvalidHandle] that names the handle and the reason, and leaves the
-// descriptor as it was.
+// The handle must be a plain decimal number (no sign, space, prefix or
+// leading zero) naming, on Unix, a pipe or FIFO open for reading or a
+// connected stream socket, and on Windows a pipe handle with read access.
+// Anything else, a terminal on descriptor 0 included, gives an error
+// matching [ErrInvalidHandle] that names the handle and the reason, and
+// leaves the descriptor as it was.
 //
-// On success the Reader owns the descriptor: closing it closes the
-// descriptor, so a handle must be opened at most once. The descriptor is made
-// close-on-exec (not inheritable on Windows), so it does not leak into this
-// process's own children. On Unix it is also made non-blocking and
-// registered with the runtime's poller, so deadlines work and Close unblocks
-// a pending Read; the non-blocking flag is shared with every process that
-// holds the same pipe end.
+// The Reader owns the handle, so open each handle once. It never changes
+// the mode of the handle's open file description, which other processes
+// may share. On Linux a pipe gets a description of its own, with deadlines
+// and a Close that ends a pending Read; a handle of 0 stays open for
+// os.Stdin until Close, which then points it at /dev/null. Elsewhere, and
+// for sockets and named FIFOs, the Reader has deadlines only if the handle
+// came non-blocking.
 //
-// Of the Options, only [WithBusyPoll] applies: the pipe exists already, so
-// [WithBufferSize] makes OpenReader fail.
+// Of the Options, only [WithBusyPoll] applies.
 func OpenReader(handle string, opts ...Option) (*Reader, error) {
 	c, err := openConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	f, err := open(handle, false)
+	f, release, err := open(handle, false)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{f: f, busy: newBusyPoller(f, c.busyPoll)}, nil
+	return &Reader{f: f, busy: newBusyPoller(f, c.busyPoll), release: release}, nil
 }
 
 // OpenWriter returns the write end of a pipe that a parent passed to this
-// process, given the handle string the parent got from [Cmd.FromChild]. It
-// is the counterpart of .NET's AnonymousPipeClientStream(PipeDirection.Out,
-// handle).
+// process, given the handle string the parent got from [Cmd.FromChild], like
+// .NET's AnonymousPipeClientStream(PipeDirection.Out, handle).
 //
-// The rules are those of [OpenReader], with the access reversed: the handle
-// must name a pipe or FIFO open for writing, or a stream socket (Unix), or a
-// pipe handle with write access (Windows). If the handle is 1 or 2, a write
-// to a broken pipe still returns [ErrBrokenPipe] rather than raising SIGPIPE
-// as os.Stdout would, as everywhere in this package.
+// The rules are those of [OpenReader], with the access reversed; a handle
+// of 1 or 2 stays open for os.Stdout or os.Stderr, and the runtime's panic
+// output, until Close. A write to a broken pipe returns [ErrBrokenPipe]
+// rather than raising SIGPIPE, on every descriptor.
 //
 // It takes the Options OpenReader takes; a Writer ignores [WithBusyPoll].
 func OpenWriter(handle string, opts ...Option) (*Writer, error) {
 	if _, err := openConfig(opts); err != nil {
 		return nil, err
 	}
-	f, err := open(handle, true)
+	f, release, err := open(handle, true)
 	if err != nil {
 		return nil, err
 	}
-	return newWriter(f), nil
+	w := newWriter(f)
+	w.release = release
+	return w, nil
 }
 
 // openConfig reads the Options given to OpenReader or OpenWriter.

@@ -9,25 +9,71 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func open(handle string, write bool) (*os.File, error) {
+// open turns the descriptor named by handle into an end without changing
+// the descriptor's open file description, which other processes (a shell, a
+// sibling in a pipeline) and this process's os.Stdin, os.Stdout and
+// os.Stderr may share: O_NONBLOCK belongs to the description, and setting
+// it under a holder that expects blocking I/O makes that holder fail with
+// EAGAIN. Where the system lets it (reopen), the end gets a description of
+// its own, non-blocking and on the poller; otherwise it adopts the
+// descriptor in whatever mode it is. Every check is made before anything is
+// changed, so a refused handle is left exactly as it was.
+func open(handle string, write bool) (f *os.File, release func(), err error) {
 	v, err := parseHandle(handle, 31)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fd := int(v)
 	if err := checkEnd(fd, write); err != nil {
-		return nil, invalidHandle(handle, err)
+		return nil, nil, invalidHandle(handle, err)
 	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		return nil, invalidHandle(handle, os.NewSyscallError("fcntl(F_SETFD)", err))
+	name := "anonpipe:" + handle
+	f = reopen(fd, write)
+	reopened := f != nil
+	if !reopened {
+		if f, err = adopt(fd, name); err != nil {
+			return nil, nil, invalidHandle(handle, err)
+		}
 	}
-	// os.StartProcess hands descriptors to a child in blocking mode. Making
-	// it non-blocking lets os.NewFile register it with the poller, which is
-	// what gives deadlines and Close-unblocks-Read.
-	if err := unix.SetNonblock(fd, true); err != nil {
-		return nil, invalidHandle(handle, os.NewSyscallError("fcntl(F_SETFL)", err))
+	if fd <= 2 {
+		// os.Stdin, os.Stdout, os.Stderr and the runtime's own panic output
+		// keep using fd, so it stays open while the end is; closing the
+		// end points it at /dev/null, releasing the pipe while keeping the
+		// number from being reused by an unrelated file.
+		return f, func() { releaseStdio(fd) }, nil
 	}
-	return os.NewFile(uintptr(fd), "anonpipe:"+handle), nil
+	if reopened {
+		unix.Close(fd) // the end owns the handle, and now has its own description
+	}
+	return f, nil, nil
+}
+
+// adopt makes an *os.File of fd in the mode it is in: a non-blocking
+// descriptor joins the poller, a blocking one is used with blocking calls
+// and has no deadlines. A standard descriptor is duplicated first, since
+// os.Stdin, os.Stdout or os.Stderr already hold its number (and may have
+// registered it with the poller).
+func adopt(fd int, name string) (*os.File, error) {
+	if fd <= 2 {
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return nil, os.NewSyscallError("fcntl(F_DUPFD_CLOEXEC)", err)
+		}
+		fd = d
+	} else if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		return nil, os.NewSyscallError("fcntl(F_SETFD)", err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+func releaseStdio(fd int) {
+	null, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(fd)
+		return
+	}
+	unix.Dup2(null, fd)
+	unix.Close(null)
 }
 
 func checkEnd(fd int, write bool) error {
@@ -37,6 +83,13 @@ func checkEnd(fd int, write bool) error {
 			return errors.New("not an open descriptor")
 		}
 		return os.NewSyscallError("fstat", err)
+	}
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return os.NewSyscallError("fcntl(F_GETFL)", err)
+	}
+	if oPath != 0 && fl&oPath != 0 {
+		return errors.New("an O_PATH descriptor, which can neither read nor write")
 	}
 	switch uint32(st.Mode) & unix.S_IFMT {
 	case unix.S_IFIFO:
@@ -57,10 +110,6 @@ func checkEnd(fd int, write bool) error {
 		return nil
 	default:
 		return errors.New("not a pipe: " + fileKind(uint32(st.Mode)))
-	}
-	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	if err != nil {
-		return os.NewSyscallError("fcntl(F_GETFL)", err)
 	}
 	switch acc := fl & unix.O_ACCMODE; {
 	case write && acc == unix.O_RDONLY:

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
 	"github.com/matryer/is"
@@ -94,37 +93,6 @@ func TestOpenRefusesWrongDescriptors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestOpenedEndIsCloseOnExecAndPollable(t *testing.T) {
-	is := is.New(t)
-	pr, pw := rawPipe(t)
-	r, err := anonpipe.OpenReader(strconv.Itoa(pr))
-	is.NoErr(err) // opening an inherited-style read end
-	defer r.Close()
-	w, err := anonpipe.OpenWriter(strconv.Itoa(pw))
-	is.NoErr(err) // opening an inherited-style write end
-	defer w.Close()
-
-	for _, fd := range []int{pr, pw} {
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-		is.NoErr(err)                       // reading descriptor flags
-		is.True(flags&unix.FD_CLOEXEC != 0) // an opened end does not leak into this process's children
-		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-		is.NoErr(err)                    // reading status flags
-		is.True(fl&unix.O_NONBLOCK != 0) // an opened end is non-blocking, for the poller
-	}
-
-	is.NoErr(r.SetReadDeadline(time.Now().Add(10 * time.Millisecond))) // deadlines are accepted
-	_, err = r.Read(make([]byte, 1))
-	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // and fire on an opened end
-	is.NoErr(r.SetReadDeadline(time.Time{}))        // clearing the deadline
-	_, err = io.WriteString(w, "through")
-	is.NoErr(err) // writing through opened ends
-	b := make([]byte, 7)
-	_, err = io.ReadFull(r, b)
-	is.NoErr(err)                  // reading through opened ends
-	is.Equal(string(b), "through") // the bytes arrive
 }
 
 func TestOpenAcceptsStreamSockets(t *testing.T) {

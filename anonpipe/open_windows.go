@@ -9,24 +9,24 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-func open(handle string, write bool) (*os.File, error) {
+func open(handle string, write bool) (f *os.File, release func(), err error) {
 	v, err := parseHandle(handle, 32)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The kernel ignores a handle's two low bits, so 97 would name the same
 	// object as 96; only the value a parent really printed is accepted.
 	if v == 0 || v%4 != 0 {
-		return nil, invalidHandle(handle, errors.New("not a handle value: Windows handles are non-zero multiples of 4"))
+		return nil, nil, invalidHandle(handle, errors.New("not a handle value: Windows handles are non-zero multiples of 4"))
 	}
 	h := windows.Handle(v)
 	if err := checkEnd(h, write); err != nil {
-		return nil, invalidHandle(handle, err)
+		return nil, nil, invalidHandle(handle, err)
 	}
 	if err := windows.SetHandleInformation(h, windows.HANDLE_FLAG_INHERIT, 0); err != nil {
-		return nil, invalidHandle(handle, os.NewSyscallError("SetHandleInformation", err))
+		return nil, nil, invalidHandle(handle, os.NewSyscallError("SetHandleInformation", err))
 	}
-	return os.NewFile(uintptr(h), "anonpipe:"+handle), nil
+	return os.NewFile(uintptr(h), "anonpipe:"+handle), nil, nil
 }
 
 func checkEnd(h windows.Handle, write bool) error {

@@ -89,8 +89,9 @@ func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
 // Reader is the read end of a pipe. It implements io.ReadCloser and
 // io.WriterTo. Its methods are safe for concurrent use.
 type Reader struct {
-	f    *os.File
-	busy *busyPoller // WithBusyPoll
+	f       *os.File
+	busy    *busyPoller // WithBusyPoll
+	release func()      // after Close: see open
 }
 
 // Read reads up to len(p) bytes. It returns as soon as some bytes are
@@ -131,28 +132,30 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 // [ErrBrokenPipe]. Closing an end that is already closed returns an error
 // matching os.ErrClosed and has no other effect.
 func (r *Reader) Close() error {
-	return closeFile(r.f)
+	return closeEnd(r.f, r.release)
 }
 
 // SetReadDeadline sets the time after which a pending or future Read fails
 // with an error matching os.ErrDeadlineExceeded. A deadline in the past makes
 // Read fail at once, even when data is ready. The zero time clears it.
 //
-// On Windows an anonymous pipe handle is synchronous and cannot have a
-// deadline: SetReadDeadline returns an error matching os.ErrNoDeadline and
-// changes nothing.
+// An end that cannot have deadlines returns an error matching
+// os.ErrNoDeadline and changes nothing: on Windows, whose anonymous pipes
+// are synchronous, and on Unix an end in blocking mode (see [OpenReader]
+// and [Reader.File]).
 func (r *Reader) SetReadDeadline(t time.Time) error {
 	return deadlineError("SetReadDeadline", r.f, r.f.SetReadDeadline(t))
 }
 
-// File returns the *os.File behind the Reader. They share one descriptor:
-// closing either closes both. The File is meant for APIs that need one, such
-// as exec.Cmd.Stdin.
+// File returns the *os.File behind the Reader; closing either closes both.
+// It is for APIs that need one, such as exec.Cmd.Stdin.
 //
-// Calling the File's Fd method puts a Unix descriptor into blocking mode, as
-// documented by os.File.Fd: afterwards deadlines no longer work and Close no
-// longer unblocks a pending Read. Use the File's SyscallConn to reach the
-// descriptor without that cost.
+// Handing the File to another process through os/exec, or calling its Fd
+// method, puts the descriptor in blocking mode, so that any program can
+// read it with plain blocking calls. From then on the Reader still reads,
+// but its deadlines and Close no longer interrupt a pending Read. An end
+// from [OpenReader] that kept the mode it came with is handed on in that
+// mode. The File's SyscallConn reaches the descriptor without that cost.
 func (r *Reader) File() *os.File {
 	return r.f
 }
@@ -160,8 +163,9 @@ func (r *Reader) File() *os.File {
 // Writer is the write end of a pipe. It implements io.WriteCloser and
 // io.ReaderFrom. Its methods are safe for concurrent use.
 type Writer struct {
-	f     *os.File
-	stdio bool // on descriptor 1 or 2: see writeStdio
+	f       *os.File
+	stdio   bool   // on descriptor 1 or 2: see writeStdio
+	release func() // after Close: see open
 }
 
 // newWriter wraps the write end f. Any end can be descriptor 1 or 2: one
@@ -219,7 +223,7 @@ func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 // already closed returns an error matching os.ErrClosed and has no other
 // effect.
 func (w *Writer) Close() error {
-	return closeFile(w.f)
+	return closeEnd(w.f, w.release)
 }
 
 // SetWriteDeadline sets the time after which a pending or future Write
@@ -227,9 +231,10 @@ func (w *Writer) Close() error {
 // fit before it. The zero time clears it. It does not bound Drain, which
 // takes a context instead.
 //
-// On Windows an anonymous pipe handle is synchronous and cannot have a
-// deadline: SetWriteDeadline returns an error matching os.ErrNoDeadline and
-// changes nothing.
+// An end that cannot have deadlines returns an error matching
+// os.ErrNoDeadline and changes nothing: on Windows, whose anonymous pipes
+// are synchronous, and on Unix an end in blocking mode (see [OpenWriter]
+// and [Writer.File]).
 func (w *Writer) SetWriteDeadline(t time.Time) error {
 	return deadlineError("SetWriteDeadline", w.f, w.f.SetWriteDeadline(t))
 }
@@ -261,16 +266,26 @@ func (w *Writer) Drain(ctx context.Context) error {
 	return wrapWriteError(drain(ctx, w.f))
 }
 
-// File returns the *os.File behind the Writer. They share one descriptor:
-// closing either closes both. The File is meant for APIs that need one, such
-// as exec.Cmd.Stdout.
+// File returns the *os.File behind the Writer; closing either closes both.
+// It is for APIs that need one, such as exec.Cmd.Stdout.
 //
-// Calling the File's Fd method puts a Unix descriptor into blocking mode, as
-// documented by os.File.Fd: afterwards deadlines no longer work and Close no
-// longer unblocks a pending Write. Use the File's SyscallConn to reach the
-// descriptor without that cost.
+// Handing the File to another process through os/exec, or calling its Fd
+// method, puts the descriptor in blocking mode, so that any program can
+// write it with plain blocking calls. From then on the Writer still writes,
+// but its deadlines and Close no longer interrupt a pending Write. An end
+// from [OpenWriter] that kept the mode it came with is handed on in that
+// mode. The File's SyscallConn reaches the descriptor without that cost.
 func (w *Writer) File() *os.File {
 	return w.f
+}
+
+// closeEnd closes f, then, once, what the end still holds besides it.
+func closeEnd(f *os.File, release func()) error {
+	err := closeFile(f)
+	if err == nil && release != nil {
+		release()
+	}
+	return err
 }
 
 // brokenPipeError keeps the operating system's error and its text while

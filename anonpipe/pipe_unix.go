@@ -44,6 +44,14 @@ func isBrokenPipe(err error) bool {
 	return errors.Is(err, syscall.EPIPE)
 }
 
+// errNoDeadline explains os.ErrNoDeadline from an end in blocking mode: one
+// that OpenReader or OpenWriter adopted as it came, or whose File was
+// handed to another process.
+var errNoDeadline = errors.New("anonpipe: the end is in blocking mode, which anonpipe does not change since other holders of its descriptor may rely on it")
+
 func wrapDeadlineError(err error) error {
+	if errors.Is(err, os.ErrNoDeadline) {
+		return fmt.Errorf("%w: %w", errNoDeadline, err)
+	}
 	return err
 }
