@@ -330,15 +330,6 @@ func checkOpen(op string, f *os.File) error {
 	return nil
 }
 
-// rawConnError reports an os.File RawConn's failure as the File's own
-// methods would: a deadline, or else a closed file.
-func rawConnError(op, name string, err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return &os.PathError{Op: op, Path: name, Err: os.ErrDeadlineExceeded}
-	}
-	return &os.PathError{Op: op, Path: name, Err: os.ErrClosed}
-}
-
 // errClosed is the error of an operation on a closed end. A raw connection
 // (os.File.SyscallConn) fails on a closed file with an internal error value;
 // this reports it the way os.File's own methods do.
