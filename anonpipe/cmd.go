@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 )
 
 // Cmd is an exec.Cmd that can carry anonymous pipes to its child. It embeds
@@ -21,11 +22,20 @@ import (
 // exit. Call them on the Cmd, not on the embedded exec.Cmd, which knows
 // nothing of the pipes.
 //
-// A Cmd cannot be reused after Start, as with exec.Cmd.
+// A Cmd cannot be reused after Start, as with exec.Cmd. Close may be called
+// from another goroutine while any other method runs, such as a deferred
+// Close while Wait is pending; it is incorrect to call the other methods
+// concurrently with each other, as with exec.Cmd.
 type Cmd struct {
 	*exec.Cmd
 
+	// mu guards the fields below, so that Close can run beside any other
+	// method. It is held across exec.Cmd.Start, so that Close cannot close
+	// an end while Start hands it over, but never across exec.Cmd.Wait,
+	// which would make Close wait for the child.
+	mu         sync.Mutex
 	started    bool
+	closed     bool
 	childEnds  []*os.File  // held until Start returns
 	parentEnds []io.Closer // held until Wait sees the child exit
 }
@@ -63,11 +73,13 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 // before all writes to w have completed. Closing w earlier is the way to
 // send the child EOF.
 //
-// ToChild fails after Start, on a Cmd with no exec.Cmd, for an invalid
-// Option, when [Pipe] would fail, and on Windows when
+// ToChild fails after Start or Close, on a Cmd with no exec.Cmd, for an
+// invalid Option, when [Pipe] would fail, and on Windows when
 // SysProcAttr.NoInheritHandles is set. On failure nothing is attached and
 // nothing is left open.
 func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err := c.canAttach("ToChild"); err != nil {
 		return nil, "", err
 	}
@@ -96,11 +108,11 @@ func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 // or exited. Wait closes r after the child exits; it is thus incorrect to
 // call Wait before all reads from r have completed.
 //
-// FromChild fails after Start, on a Cmd with no exec.Cmd, for an invalid
-// Option, when [Pipe] would fail, and on Windows when
-// SysProcAttr.NoInheritHandles is set. On failure nothing is attached and
+// FromChild fails as [Cmd.ToChild] does. On failure nothing is attached and
 // nothing is left open.
 func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err := c.canAttach("FromChild"); err != nil {
 		return nil, "", err
 	}
@@ -125,6 +137,8 @@ func (c *Cmd) canAttach(method string) error {
 		return errors.New("anonpipe: " + method + " on a Cmd with a nil exec.Cmd")
 	case c.started || c.Process != nil:
 		return errors.New("anonpipe: " + method + " after Start")
+	case c.closed:
+		return errors.New("anonpipe: " + method + " after Close")
 	}
 	return nil
 }
@@ -132,23 +146,34 @@ func (c *Cmd) canAttach(method string) error {
 // Start starts the command, as exec.Cmd.Start does, and then closes the
 // parent's copies of the child's pipe ends, whether or not the child
 // started. If Start fails, it also closes the parent's ends, so a failed
-// Start leaks nothing. Start fails if called twice, without closing
-// anything.
+// Start leaks nothing. Start fails after Close, without starting the
+// child. Start fails if called twice, without closing anything.
 func (c *Cmd) Start() error {
 	if c.Cmd == nil {
 		return errors.New("anonpipe: Start on a Cmd with a nil exec.Cmd")
 	}
+	c.mu.Lock()
 	if c.started || c.Process != nil {
+		c.mu.Unlock()
 		return errors.New("anonpipe: already started")
 	}
 	c.started = true
-	err := c.startChild()
-	closeAll(c.childEnds)
+	var err error
+	if c.closed {
+		err = errors.New("anonpipe: Start after Close")
+	} else {
+		err = c.startChild()
+	}
+	ends := c.childEnds
 	c.childEnds = nil
+	var parents []io.Closer
 	if err != nil {
-		closeAll(c.parentEnds)
+		parents = c.parentEnds
 		c.parentEnds = nil
 	}
+	c.mu.Unlock()
+	closeAll(ends)
+	closeAll(parents)
 	return err
 }
 
@@ -172,10 +197,14 @@ func (c *Cmd) Wait() error {
 	// Process is set once the child started; ProcessState is not when the
 	// wait itself failed (ECHILD with SIGCHLD ignored), and the ends must
 	// be closed then too.
-	if c.Process != nil {
-		closeAll(c.parentEnds)
-		c.parentEnds = nil
+	if c.Process == nil {
+		return err
 	}
+	c.mu.Lock()
+	parents := c.parentEnds
+	c.parentEnds = nil
+	c.mu.Unlock()
+	closeAll(parents)
 	return err
 }
 
@@ -242,11 +271,16 @@ func (c *Cmd) CombinedOutput() ([]byte, error) {
 // between Start and Wait, nothing after Wait. Use it, typically deferred, to
 // release a command that may never be started or waited for. It neither
 // stops nor waits for a running child, which sees EOF or a broken pipe. Ends
-// the caller already closed are skipped. Close may be called more than once.
+// the caller already closed are skipped. Close may be called more than once,
+// and while another goroutine is in any method; during Start, it waits for
+// Start to return. Start, ToChild and FromChild fail after Close.
 func (c *Cmd) Close() error {
-	err := errors.Join(closeAll(c.childEnds), closeAll(c.parentEnds))
+	c.mu.Lock()
+	c.closed = true
+	ends, parents := c.childEnds, c.parentEnds
 	c.childEnds, c.parentEnds = nil, nil
-	return err
+	c.mu.Unlock()
+	return errors.Join(closeAll(ends), closeAll(parents))
 }
 
 func closeAll[T io.Closer](cs []T) error {

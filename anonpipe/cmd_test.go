@@ -316,3 +316,51 @@ func TestConcurrentStartsKeepPipesApart(t *testing.T) {
 		is.Equal(results[i], fmt.Sprintf("token %d", i)) // every child read its own pipe, and saw EOF
 	}
 }
+
+// TestCloseWhileWaitPending closes the Cmd, as a deferred Close does, while
+// another goroutine waits for a child that is blocked reading its pipe.
+func TestCloseWhileWaitPending(t *testing.T) {
+	is := is.New(t)
+	c := child(t, "cat")
+	w, h, err := c.ToChild()
+	is.NoErr(err) // attaching a pipe
+	c.Args = append(c.Args, h)
+	var out bytes.Buffer
+	c.Stdout = &out
+	is.NoErr(c.Start()) // starting the child
+	waited := make(chan error, 1)
+	func() {
+		defer c.Close()
+		go func() { waited <- c.Wait() }()
+		_, err := io.WriteString(w, "before Close")
+		is.NoErr(err) // writing while Wait is pending
+	}()
+	is.NoErr(<-waited)                     // Close gave the child EOF, and Wait saw it exit cleanly
+	is.Equal(out.String(), "before Close") // the child read everything before EOF
+	_, err = w.Write([]byte("x"))
+	is.True(errors.Is(err, os.ErrClosed)) // our end stays closed
+}
+
+// TestCloseConcurrentWithStart races Close against Start. Either Start wins,
+// and Close then gives the child EOF, or Close wins, and Start refuses to
+// start a child whose ends are closed.
+func TestCloseConcurrentWithStart(t *testing.T) {
+	is := is.New(t)
+	c := child(t, "cat")
+	w, h, err := c.ToChild()
+	is.NoErr(err) // attaching a pipe
+	c.Args = append(c.Args, h)
+	started := make(chan error, 1)
+	go func() { started <- c.Start() }()
+	is.NoErr(c.Close()) // Close runs while Start may be running
+	if err := <-started; err != nil {
+		t.Log("Close ran first")
+		is.True(strings.Contains(err.Error(), "after Close")) // Start lost the race and says why
+		is.True(c.Process == nil)                             // it started nothing
+		return
+	}
+	t.Log("Start ran first")
+	_, err = w.Write([]byte("x"))
+	is.True(errors.Is(err, os.ErrClosed)) // Start won, and Close then closed our end
+	is.NoErr(c.Wait())                    // the child saw EOF and exited cleanly
+}
