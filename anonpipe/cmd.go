@@ -36,8 +36,16 @@ type Cmd struct {
 	mu         sync.Mutex
 	started    bool
 	closed     bool
-	childEnds  []*os.File  // held until Start returns
+	childEnds  []childEnd  // held until Start returns
 	parentEnds []io.Closer // held until Wait sees the child exit
+}
+
+// childEnd is the parent's copy of a child's end, and what the child was
+// told of it, which Start checks still holds.
+type childEnd struct {
+	*os.File
+	handle string
+	by     string // ToChild or FromChild
 }
 
 // Command returns a Cmd to run the named program with the given arguments,
@@ -61,11 +69,10 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 //
 // On Unix the child's end is added to ExtraFiles, and the handle is its
 // descriptor number in the child: 3 plus its index in ExtraFiles, counting
-// files already listed there. Do not remove or reorder ExtraFiles entries
-// after calling ToChild. On Windows the child's end is appended to
-// SysProcAttr.AdditionalInheritedHandles, so it goes to this child alone,
-// and is inheritable only while Start creates the child; the handle is its
-// decimal HANDLE value.
+// files already listed there. On Windows it is appended to
+// SysProcAttr.AdditionalInheritedHandles, and the handle is its decimal
+// HANDLE value. Start fails if that entry is then moved, replaced or
+// removed, or on Windows if SysProcAttr is replaced or NoInheritHandles set.
 //
 // Start closes the parent's copy of the child's end, so the parent's writes
 // fail with [ErrBrokenPipe] once the child has closed its end or exited.
@@ -93,7 +100,7 @@ func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 		w.Close()
 		return nil, "", err
 	}
-	c.childEnds = append(c.childEnds, r.f)
+	c.childEnds = append(c.childEnds, childEnd{r.f, handle, "ToChild"})
 	c.parentEnds = append(c.parentEnds, w)
 	return w, handle, nil
 }
@@ -126,7 +133,7 @@ func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
 		w.Close()
 		return nil, "", err
 	}
-	c.childEnds = append(c.childEnds, w.f)
+	c.childEnds = append(c.childEnds, childEnd{w.f, handle, "FromChild"})
 	c.parentEnds = append(c.parentEnds, r)
 	return r, handle, nil
 }
@@ -146,8 +153,10 @@ func (c *Cmd) canAttach(method string) error {
 // Start starts the command, as exec.Cmd.Start does, and then closes the
 // parent's copies of the child's pipe ends, whether or not the child
 // started. If Start fails, it also closes the parent's ends, so a failed
-// Start leaks nothing. Start fails after Close, without starting the
-// child. Start fails if called twice, without closing anything.
+// Start leaks nothing. Start fails, without starting the child, after
+// Close, and if an entry that passes the child an end was changed since
+// [Cmd.ToChild] or [Cmd.FromChild]; its error names the handle. Start fails
+// if called twice, without closing anything.
 func (c *Cmd) Start() error {
 	if c.Cmd == nil {
 		return errors.New("anonpipe: Start on a Cmd with a nil exec.Cmd")
@@ -161,7 +170,7 @@ func (c *Cmd) Start() error {
 	var err error
 	if c.closed {
 		err = errors.New("anonpipe: Start after Close")
-	} else {
+	} else if err = c.checkAttached(); err == nil {
 		err = c.startChild()
 	}
 	ends := c.childEnds

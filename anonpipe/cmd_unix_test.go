@@ -196,3 +196,53 @@ func TestFailedWaitClosesParentEnds(t *testing.T) {
 	is := is.New(t)
 	is.NoErr(child(t, "wait-fails").Run()) // Wait closed both of the parent's ends though it failed
 }
+
+// TestStartRefusesChangedExtraFiles changes ExtraFiles after ToChild and
+// FromChild, so that a handle the child was told would name another file,
+// or none; Start must refuse, name the handle, and close every end.
+func TestStartRefusesChangedExtraFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(c *anonpipe.Cmd, user *os.File)
+		want   string
+	}{
+		{"moved", func(c *anonpipe.Cmd, user *os.File) {
+			c.ExtraFiles = append([]*os.File{user}, c.ExtraFiles...)
+		}, `ExtraFiles[0] (handle "3") is no longer the pipe end ToChild made`},
+		{"replaced", func(c *anonpipe.Cmd, user *os.File) {
+			c.ExtraFiles[1] = user
+		}, `ExtraFiles[1] (handle "4") is no longer the pipe end FromChild made`},
+		{"removed", func(c *anonpipe.Cmd, _ *os.File) {
+			c.ExtraFiles = c.ExtraFiles[:1]
+		}, `ExtraFiles[1] (handle "4") is no longer the pipe end FromChild made`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			user, err := os.Open(os.DevNull)
+			is.NoErr(err) // opening a file of the user's own
+			defer user.Close()
+			before, _ := fdCount()
+			c := child(t, "exit")
+			w, wh, err := c.ToChild()
+			is.NoErr(err) // attaching a pipe to the child
+			r, rh, err := c.FromChild()
+			is.NoErr(err) // attaching a pipe from the child
+			c.Args = append(c.Args, wh, rh)
+			tc.change(c, user)
+
+			err = c.Start()
+			is.True(err != nil)                             // Start refuses
+			is.True(strings.Contains(err.Error(), tc.want)) // naming the entry and the handle
+			is.True(c.Process == nil)                       // and starts nothing
+			_, err = w.Write([]byte("x"))
+			is.True(errors.Is(err, os.ErrClosed)) // the failed Start closed the parent's write end
+			_, err = r.Read(make([]byte, 1))
+			is.True(errors.Is(err, os.ErrClosed)) // and its read end
+			after, _ := fdCount()
+			is.Equal(after, before) // and the child's ends
+			_, err = user.Stat()
+			is.NoErr(err)       // but not the user's file
+			is.NoErr(c.Close()) // Close has nothing left to do
+		})
+	}
+}

@@ -2,7 +2,9 @@ package anonpipe
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -33,6 +35,22 @@ func (c *Cmd) attach(end *os.File) (string, error) {
 	return strconv.FormatUint(uint64(h), 10), nil
 }
 
+// checkAttached makes sure each child end is still listed for the child to
+// inherit, so that the handle the child was told names the end.
+func (c *Cmd) checkAttached() error {
+	for _, e := range c.childEnds {
+		h, _ := strconv.ParseUint(e.handle, 10, 64) // attach formatted it
+		switch {
+		case c.SysProcAttr != nil && c.SysProcAttr.NoInheritHandles:
+			return fmt.Errorf("anonpipe: Start: SysProcAttr.NoInheritHandles was set after %s, so the child could not inherit handle %q", e.by, e.handle)
+		case c.SysProcAttr == nil || !slices.Contains(c.SysProcAttr.AdditionalInheritedHandles, syscall.Handle(h)):
+			return fmt.Errorf("anonpipe: Start: handle %q, which %s made, is no longer in SysProcAttr.AdditionalInheritedHandles; "+
+				"entries must not be removed, nor SysProcAttr replaced, after ToChild/FromChild", e.handle, e.by)
+		}
+	}
+	return nil
+}
+
 // startChild runs exec.Cmd.Start with the child's ends inheritable, and
 // makes them not inheritable again as soon as it returns (Start then closes
 // them). CreateProcess passes only inheritable handles, even those named in
@@ -43,11 +61,11 @@ func (c *Cmd) startChild() error {
 	// Clearing the flag on an end it was never set on is harmless.
 	defer func() {
 		for _, end := range c.childEnds {
-			setInheritable(end, false)
+			setInheritable(end.File, false)
 		}
 	}()
 	for _, end := range c.childEnds {
-		if err := setInheritable(end, true); err != nil {
+		if err := setInheritable(end.File, true); err != nil {
 			return err
 		}
 	}
