@@ -196,8 +196,11 @@ func (c *Cmd) Start() error {
 // If the child handed its end to a process that outlives it, the parent's
 // reads from that pipe do not see EOF until that process closes it too; Wait
 // itself does not wait for the pipes, so it returns when the child exits.
-// Wait does not close anything if the command was never started or was
-// already waited for.
+// Wait does not close anything if the command was never started.
+//
+// If the embedded exec.Cmd started the command, the parent held the child's
+// ends while the child ran: Wait closes them too, and returns an error
+// saying so, joined with exec.Cmd.Wait's own.
 func (c *Cmd) Wait() error {
 	if c.Cmd == nil {
 		return errors.New("anonpipe: Wait on a Cmd with a nil exec.Cmd")
@@ -210,10 +213,16 @@ func (c *Cmd) Wait() error {
 		return err
 	}
 	c.mu.Lock()
-	parents := c.parentEnds
-	c.parentEnds = nil
+	outside := !c.started
+	ends, parents := c.childEnds, c.parentEnds
+	c.childEnds, c.parentEnds = nil, nil
 	c.mu.Unlock()
+	closeAll(ends)
 	closeAll(parents)
+	if outside {
+		return errors.Join(errors.New("anonpipe: Wait: the command was started outside Cmd.Start, "+
+			"by the embedded exec.Cmd, so the parent held the child's pipe ends while it ran"), err)
+	}
 	return err
 }
 

@@ -364,3 +364,67 @@ func TestCloseConcurrentWithStart(t *testing.T) {
 	is.True(errors.Is(err, os.ErrClosed)) // Start won, and Close then closed our end
 	is.NoErr(c.Wait())                    // the child saw EOF and exited cleanly
 }
+
+// TestWaitAfterStartOutsideCmdStart starts the command through the embedded
+// exec.Cmd, which knows nothing of the pipes, and checks that Wait still
+// closes every end and reports the mistake.
+func TestWaitAfterStartOutsideCmdStart(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(*exec.Cmd) error
+	}{
+		{"Start", (*exec.Cmd).Start},
+		{"Run", (*exec.Cmd).Run},
+		{"Output", func(c *exec.Cmd) error { _, err := c.Output(); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			before, countable := fdCount()
+			c := child(t, "fail")
+			w, _, err := c.ToChild()
+			is.NoErr(err) // attaching a pipe to the child
+			r, _, err := c.FromChild()
+			is.NoErr(err) // attaching a pipe from the child
+			if err := tc.start(c.Cmd); c.Process == nil {
+				t.Skipf("exec.Cmd.%s started no child (%v): Windows refuses handles not marked inheritable, which only Cmd.Start marks", tc.name, err)
+			}
+
+			err = c.Wait()
+			is.True(err != nil)                                         // Wait fails
+			is.True(strings.Contains(err.Error(), "outside Cmd.Start")) // saying the command was started outside Cmd.Start
+			var ee *exec.ExitError
+			is.Equal(errors.As(err, &ee), tc.name == "Start") // and with exec.Cmd.Wait's result, the child's exit status if nothing waited for it before
+			_, err = w.Write([]byte("x"))
+			is.True(errors.Is(err, os.ErrClosed)) // Wait closed the parent's write end
+			_, err = r.Read(make([]byte, 1))
+			is.True(errors.Is(err, os.ErrClosed)) // and the parent's read end
+			if after, _ := fdCount(); countable {
+				is.Equal(after, before) // and the parent's copies of the child's ends
+			}
+			is.NoErr(c.Close()) // Close then has nothing left to do
+		})
+	}
+}
+
+// TestCloseAfterStartOutsideCmdStart releases a command that the embedded
+// exec.Cmd started with Close alone.
+func TestCloseAfterStartOutsideCmdStart(t *testing.T) {
+	is := is.New(t)
+	before, countable := fdCount()
+	c := child(t, "exit")
+	w, _, err := c.ToChild()
+	is.NoErr(err) // attaching a pipe to the child
+	if err := c.Cmd.Start(); c.Process == nil {
+		t.Skipf("exec.Cmd.Start started no child (%v): Windows refuses handles not marked inheritable, which only Cmd.Start marks", err)
+	}
+	is.NoErr(c.Close()) // Close releases the ends
+	_, err = w.Write([]byte("x"))
+	is.True(errors.Is(err, os.ErrClosed)) // the parent's end is closed
+	is.NoErr(c.Cmd.Wait())                // exec.Cmd.Wait, which closes no pipe end, reaps the child
+	if after, _ := fdCount(); countable {
+		is.Equal(after, before) // and the parent's copy of the child's end is closed too
+	}
+	err = c.Wait()
+	is.True(err != nil)                                         // Wait then fails
+	is.True(strings.Contains(err.Error(), "outside Cmd.Start")) // saying the command was started outside Cmd.Start
+}

@@ -27,6 +27,7 @@ func children() map[string]func(args []string) int {
 		"pingpong":    childPingPong,
 		"closewriter": childCloseWriter,
 		"exit":        func([]string) int { return 0 },
+		"fail":        func([]string) int { return 1 },
 		"deadline":    childDeadline,
 		"open":        childOpen,
 		"write":       childWrite,
