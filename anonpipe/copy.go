@@ -5,32 +5,37 @@ import "io"
 // writerOnly hides a Writer's ReadFrom so that io.Copy uses its Write.
 type writerOnly struct{ io.Writer }
 
+// readerOnly hides an *os.File's WriteTo so that io.Copy reads it with Read.
+type readerOnly struct{ io.Reader }
+
 // writeTo first lets the kernel move the bytes (spliceTo, Linux only); when
 // it cannot, or stops part way for a reason that loses nothing (an
-// unsupported file system, say), the copy goes on through os.File. Into a
-// Writer whose bytes must go through its Write (on descriptor 1 or 2, or on
-// Windows: see fileCopyKeepsCount), os.File only reads.
+// unsupported file system, say), io.Copy goes on, reading our pipe with
+// os.File.Read and writing to w through w's own methods. os.File.WriteTo
+// would not do: where it copies in the kernel, it reports w's failures as
+// its own file's, and w's errors must stay w's own (os/exec ignores only
+// the exact error of its stdin pipe's Write, golang/go#9173). A Writer is
+// written through its Write, which reports a broken pipe as ErrBrokenPipe
+// and, on descriptor 1 or 2 or on Windows, keeps the count exact (see
+// fileCopyKeepsCount).
 func (r *Reader) writeTo(w io.Writer) (int64, error) {
 	pw, isWriter := w.(*Writer)
 	if isWriter && (pw.stdio || !fileCopyKeepsCount) {
-		return r.f.WriteTo(writerOnly{pw})
+		return io.Copy(writerOnly{pw}, readerOnly{r.f})
 	}
 	n, handled, err := r.spliceTo(w)
 	if handled || err != nil {
 		return n, err
 	}
-	var m int64
 	if isWriter {
-		m, err = r.f.WriteTo(pw.f)
-	} else {
-		m, err = r.f.WriteTo(w)
+		w = writerOnly{pw}
 	}
+	m, err := io.Copy(w, readerOnly{r.f})
 	return n + m, err
 }
 
-// readFrom is writeTo's counterpart. A Writer on descriptor 1 or 2 keeps the
-// path of its Write, which never raises SIGPIPE, and so does every Writer on
-// Windows, whose Write keeps the count exact (see fileCopyKeepsCount).
+// readFrom is writeTo's counterpart: src's errors are its Read's, and ours
+// are those of the Writer's Write, on whatever path the copy takes.
 func (w *Writer) readFrom(src io.Reader) (int64, error) {
 	if w.stdio || !fileCopyKeepsCount {
 		return io.Copy(writerOnly{w}, src)
@@ -39,11 +44,9 @@ func (w *Writer) readFrom(src io.Reader) (int64, error) {
 	if handled || err != nil {
 		return n, err
 	}
-	var m int64
 	if pr, ok := src.(*Reader); ok {
-		m, err = w.f.ReadFrom(pr.f)
-	} else {
-		m, err = w.f.ReadFrom(src)
+		src = readerOnly{pr.f}
 	}
+	m, err := io.Copy(writerOnly{w}, src)
 	return n + m, err
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 	"golang.org/x/sys/unix"
@@ -257,6 +258,111 @@ func TestSpliceHandlesReadFrom(t *testing.T) {
 			is.NoErr(err)           // the copy succeeds
 			is.True(handled)        // in the kernel
 			is.Equal(got, int64(n)) // with every byte
+		})
+	}
+}
+
+// brokenPipeEnd returns an os pipe's write end whose reader is gone.
+func brokenPipeEnd(t *testing.T) *os.File {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// TestWriteToErrorOnEveryPath checks that Reader.WriteTo into a broken
+// peer returns exactly what the peer's Write returns, whether splice takes
+// the copy or leaves it to io.Copy.
+func TestWriteToErrorOnEveryPath(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		peer func(t *testing.T) io.Writer // whose reader is gone
+		path string                       // "splice", "io.Copy", or "Write" for writeTo's own route
+	}{
+		{"os pipe", func(t *testing.T) io.Writer { return brokenPipeEnd(t) }, "splice"},
+		{"blocking os pipe", func(t *testing.T) io.Writer {
+			w := brokenPipeEnd(t)
+			w.Fd()
+			return w
+		}, "io.Copy"},
+		{"user's type around an os pipe", func(t *testing.T) io.Writer { return embeddedFile{brokenPipeEnd(t)} }, "io.Copy"},
+		{"Writer", func(t *testing.T) io.Writer {
+			r, w := internalPipe(t)
+			r.Close()
+			return w
+		}, "splice"},
+		{"closed unix socket", func(t *testing.T) io.Writer {
+			a, _ := socketPair(t)
+			a.Close()
+			return a
+		}, "io.Copy"},
+		{"Writer on descriptor 1 or 2", func(t *testing.T) io.Writer {
+			r, w := internalPipe(t)
+			r.Close()
+			return &Writer{f: w.f, stdio: true} // its Write, without descriptor 1 itself
+		}, "Write"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			peer := tc.peer(t)
+			if tc.path != "Write" {
+				_, handled, _ := filled(t, 100).spliceTo(peer)
+				is.Equal(handled, tc.path == "splice") // the path this peer takes
+			}
+			_, err := filled(t, 100).WriteTo(peer)
+			_, want := peer.Write([]byte("x"))
+			is.True(want != nil) // the peer's own Write fails
+			is.Equal(err, want)  // and the copy returns exactly its error
+		})
+	}
+}
+
+// TestReadFromErrorOnEveryPath checks that Writer.ReadFrom from a failing
+// source returns exactly what the source's Read returns, whether splice
+// takes the copy or leaves it to io.Copy.
+func TestReadFromErrorOnEveryPath(t *testing.T) {
+	past := time.Now().Add(-time.Second)
+	for _, tc := range []struct {
+		name    string
+		src     func(t *testing.T) io.Reader // whose Read fails
+		spliced bool
+	}{
+		{"unix socket past its deadline", func(t *testing.T) io.Reader {
+			_, b := socketPair(t)
+			b.SetReadDeadline(past)
+			return b
+		}, true},
+		{"user's type around a unix socket past its deadline", func(t *testing.T) io.Reader {
+			_, b := socketPair(t)
+			b.SetReadDeadline(past)
+			return struct{ net.Conn }{b}
+		}, false},
+		{"closed unix socket", func(t *testing.T) io.Reader {
+			_, b := socketPair(t)
+			b.Close()
+			return b
+		}, false},
+		{"os pipe past its deadline", func(t *testing.T) io.Reader {
+			r, w, _ := os.Pipe()
+			t.Cleanup(func() { r.Close(); w.Close() })
+			r.SetReadDeadline(past)
+			return r
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			src := tc.src(t)
+			_, w := internalPipe(t)
+			_, handled, _ := w.spliceFrom(src)
+			is.Equal(handled, tc.spliced) // the path this source takes
+			_, err := w.ReadFrom(src)
+			_, want := src.Read(make([]byte, 1))
+			is.True(want != nil) // the source's own Read fails
+			is.Equal(err, want)  // and the copy returns exactly its error
 		})
 	}
 }

@@ -18,8 +18,8 @@ import (
 // stream socket in non-blocking mode. One splice call links the two
 // descriptors directly, so no byte is ever held anywhere but in them: when
 // splice cannot go on (EINVAL from an O_APPEND file or a file system without
-// splice support, say), the rest of the copy falls back to os.File's path
-// and nothing is lost or repeated.
+// splice support, say), the rest of the copy falls back to io.Copy and
+// nothing is lost or repeated.
 //
 // Waiting never spins. splice with SPLICE_F_NONBLOCK fails with EAGAIN
 // without telling which descriptor was not ready, so a zero-timeout poll(2)
@@ -51,7 +51,7 @@ const (
 	// falls back rather than spin.
 	spliceMaxRetries = 8
 	// spliceMaxIdle bounds EAGAINs in a row without progress, parked or
-	// not, before the copy falls back to os.File: a last guard against a
+	// not, before the copy falls back to io.Copy: a last guard against a
 	// readiness the poller reports but splice never honours.
 	spliceMaxIdle = 1000
 )
@@ -130,11 +130,13 @@ func (w *Writer) spliceFrom(src io.Reader) (n int64, handled bool, err error) {
 	return n, handled, err
 }
 
-// peerEnd is the other side of a copy.
+// peerEnd is the other side of a copy. Its errors are reported as its own
+// Write or Read would report them: see spliceError and rawPeerError.
 type peerEnd struct {
-	rc   syscall.RawConn
-	name string   // an os.File's, whose errors are wrapped here as its methods would
-	conn net.Conn // a socket's, whose errors net reports itself
+	rc     syscall.RawConn
+	name   string   // an os.File's, whose errors are wrapped here as its methods would
+	conn   net.Conn // a socket's, whose errors net reports itself
+	writer bool     // a Writer, whose Write reports a broken pipe as ErrBrokenPipe
 }
 
 // peerOf accepts only types whose Read and Write are the descriptor's own,
@@ -143,11 +145,12 @@ type peerEnd struct {
 // every byte, and gets them through its methods.
 func peerOf(x any) (peerEnd, bool) {
 	var f *os.File
+	writer := false
 	switch v := x.(type) {
 	case *Reader:
 		f = v.f
 	case *Writer: // never on descriptor 1 or 2: writeTo keeps those to Write
-		f = v.f
+		f, writer = v.f, true
 	case *os.File:
 		f = v
 	case *net.TCPConn, *net.UnixConn:
@@ -166,7 +169,7 @@ func peerOf(x any) (peerEnd, bool) {
 	if err != nil {
 		return peerEnd{}, false
 	}
-	return peerEnd{rc: rc, name: f.Name()}, true
+	return peerEnd{rc: rc, name: f.Name(), writer: writer}, true
 }
 
 // stdlibCopyWrapper recognises the wrappers that os.File's and
@@ -260,7 +263,8 @@ type splicer struct {
 
 func (c *splicer) run() (int64, bool, error) {
 	if err := c.peer.rc.Control(func(fd uintptr) { c.kind = classify(int(fd), c.toPeer) }); err != nil || c.kind == peerNone {
-		// A closed peer is reported by os.File's path, as before.
+		// A closed peer is reported by its own Write or Read, on
+		// io.Copy's path.
 		return 0, false, nil
 	}
 	var ourErr, peerErr error
@@ -325,10 +329,7 @@ func (c *splicer) run() (int64, bool, error) {
 			if unsupportedWait(peerErr) {
 				return c.n, false, nil
 			}
-			if c.peer.conn != nil {
-				return c.n, true, peerErr // a net.Conn wraps its own errors
-			}
-			return c.n, true, rawConnError(c.peerOp(), c.peer.name, peerErr)
+			return c.n, true, c.rawPeerError(peerErr)
 		}
 		switch c.v {
 		case vAgain, vWaitOurs:
@@ -420,22 +421,54 @@ func (c *splicer) ready(ofd, pfd int) (ours, peer bool) {
 	return fds[0].Revents&(ourEv|gone) != 0, fds[1].Revents&(peerEv|gone) != 0
 }
 
-// spliceError reports a failed splice on the side that failed, as a Read
-// or Write there would. Only writing can break a pipe (EPIPE), so that names
-// the side written to; any other error comes from the peer, a file or a
-// socket, since our pipe fails no other way.
+// spliceError reports a failed splice on the side that failed, exactly as
+// a Write or Read there would: os/exec, for one, ignores only the exact
+// error of its stdin pipe's Write (golang/go#9173). splice fails with EPIPE
+// only when writing, to a pipe without readers or a socket shut for
+// writing; that names the side written to. Any other error comes from the
+// peer, a file or a socket, since our pipe fails no other way.
 func (c *splicer) spliceError() error {
-	err := os.NewSyscallError("splice", c.errno)
 	if c.errno == unix.EPIPE && !c.toPeer {
-		return &os.PathError{Op: c.ourOp(), Path: c.ourName, Err: err}
+		return wrapWriteError(&os.PathError{Op: "write", Path: c.ourName, Err: c.errno})
 	}
+	op := c.peerOp()
 	if conn := c.peer.conn; conn != nil {
-		return &net.OpError{Op: c.peerOp(), Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: err}
+		// As net's conn.Write and Read wrap an errno.
+		return &net.OpError{Op: op, Net: network(conn), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: os.NewSyscallError(op, c.errno)}
 	}
-	return &os.PathError{Op: c.peerOp(), Path: c.peer.name, Err: err}
+	// As os.File.Write and Read wrap an errno: bare, in a PathError.
+	err := error(&os.PathError{Op: op, Path: c.peer.name, Err: c.errno})
+	if c.peer.writer {
+		return wrapWriteError(err)
+	}
+	return err
 }
 
-// ourOp names our side's operation as os.File.WriteTo and ReadFrom do.
+// rawPeerError reports a failure of the peer's RawConn (its deadline, or
+// its Close) as the peer's Write or Read would. net's RawConn reports it
+// as the conn's I/O does, but for the name of the operation.
+func (c *splicer) rawPeerError(err error) error {
+	if oe, ok := err.(*net.OpError); ok && c.peer.conn != nil {
+		e := *oe
+		e.Op = c.peerOp()
+		return &e
+	}
+	return rawConnError(c.peerOp(), c.peer.name, err)
+}
+
+// network is the network a connection's own errors name. net names there
+// the network the connection was made with, which its address reports too,
+// except that a TCP address says "tcp" for "tcp4" and "tcp6" alike.
+func network(conn net.Conn) string {
+	for _, a := range [...]net.Addr{conn.LocalAddr(), conn.RemoteAddr()} {
+		if a != nil {
+			return a.Network()
+		}
+	}
+	return ""
+}
+
+// ourOp names our side's operation as its Read or Write would.
 func (c *splicer) ourOp() string {
 	if c.toPeer {
 		return "read"
@@ -453,7 +486,7 @@ func (c *splicer) peerOp() string {
 // unsupportedWait recognises internal/poll's error for a wait on a
 // descriptor the poller does not know, which only a descriptor made
 // non-blocking behind its os.File's back can reach. The copy then falls
-// back to os.File's path, which reports that file as it always has.
+// back to io.Copy, whose Read or Write of that file reports it.
 func unsupportedWait(err error) bool {
 	return strings.HasSuffix(err.Error(), "waiting for unsupported file type")
 }

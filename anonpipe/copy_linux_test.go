@@ -452,3 +452,70 @@ func TestCopyHonoursExpiredDeadlines(t *testing.T) {
 		is.Equal(n, int64(0))                           // having moved nothing
 	})
 }
+
+// TestCopyErrorsOfThePeerAreItsOwnOnLinux checks the exact errors splice
+// failures become, by the side that failed.
+func TestCopyErrorsOfThePeerAreItsOwnOnLinux(t *testing.T) {
+	for _, blocking := range []bool{false, true} {
+		name := "WriteTo a broken os pipe (splice)"
+		if blocking {
+			name = "WriteTo a broken blocking os pipe (io.Copy)"
+		}
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+			r, w := pipe(t)
+			_, err := w.Write(make([]byte, 60000))
+			is.NoErr(err) // something to copy
+			pw := brokenOSPipe(t)
+			if blocking {
+				pw.Fd() // off the poller: splice leaves it to io.Copy
+			}
+			_, err = io.Copy(pw, r)
+			pe, ok := err.(*os.PathError)
+			is.True(ok)                                      // a bare *os.PathError, as os.File.Write returns
+			is.Equal(pe.Op, "write")                         // of a write
+			is.Equal(pe.Path, pw.Name())                     // to the os pipe
+			is.Equal(pe.Err, syscall.EPIPE)                  // failing with the errno itself
+			is.True(!errors.Is(err, anonpipe.ErrBrokenPipe)) // not our broken pipe
+		})
+	}
+	t.Run("WriteTo a unix socket whose peer is gone", func(t *testing.T) {
+		is := is.New(t)
+		r, w := pipe(t)
+		_, err := w.Write(make([]byte, 60000))
+		is.NoErr(err) // something to copy
+		a, b := unixSocketPair(t)
+		is.NoErr(b.Close()) // nobody left to read
+		_, err = io.Copy(a, r)
+		is.True(errors.Is(err, syscall.EPIPE)) // the socket is broken
+		_, want := a.Write([]byte("x"))
+		is.Equal(err, want) // and the copy says so exactly as its Write does
+	})
+	t.Run("ReadFrom a unix socket reset by its peer", func(t *testing.T) {
+		is := is.New(t)
+		// reset returns a socket whose peer closed with bytes unread.
+		reset := func() *net.UnixConn {
+			a, b := unixSocketPair(t)
+			_, err := b.Write([]byte("never read"))
+			is.NoErr(err)       // bytes for the peer
+			is.NoErr(a.Close()) // which it closes unread: a reset
+			return b
+		}
+		_, want := reset().Read(make([]byte, 10))
+		is.True(errors.Is(want, syscall.ECONNRESET)) // a Read on such a socket fails
+		r, w := pipe(t)
+		defer r.Close()
+		_, err := io.Copy(w, reset())
+		is.Equal(err, want) // and so does the copy, with the same error
+	})
+	t.Run("ReadFrom a file into a broken pipe", func(t *testing.T) {
+		is := is.New(t)
+		f := fileWith(t, make([]byte, 1<<20))
+		r, w := pipe(t)
+		is.NoErr(r.Close()) // no reader left
+		_, err := io.Copy(w, f)
+		is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // our pipe broke
+		_, want := w.Write([]byte("x"))
+		is.Equal(err, want) // exactly what its Write returns
+	})
+}

@@ -382,3 +382,86 @@ func TestCopyCutShortByCloseCountsWhatArrived(t *testing.T) {
 		})
 	}
 }
+
+// brokenOSPipe returns the write end of an os pipe whose reader is gone.
+func brokenOSPipe(t *testing.T) *os.File {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pw.Close() })
+	pr.Close()
+	return pw
+}
+
+// TestCopyErrorsOfThePeerAreItsOwn checks that a copy failing on the other
+// side returns exactly the error that side's own Write or Read returns, and
+// one failing on our side what the Writer's Write returns.
+func TestCopyErrorsOfThePeerAreItsOwn(t *testing.T) {
+	t.Run("Reader.WriteTo a broken os pipe", func(t *testing.T) {
+		for _, peer := range []struct {
+			name string
+			w    func(f *os.File) io.Writer
+		}{
+			{"*os.File", func(f *os.File) io.Writer { return f }},
+			{"user's type around it", func(f *os.File) io.Writer { return struct{ io.Writer }{f} }},
+		} {
+			t.Run(peer.name, func(t *testing.T) {
+				is := is.New(t)
+				r, w := pipe(t)
+				_, err := w.Write([]byte("something to copy"))
+				is.NoErr(err) // filling the pipe
+				pw := brokenOSPipe(t)
+				n, err := r.WriteTo(peer.w(pw))
+				is.Equal(n, int64(0)) // nothing was copied
+				_, want := pw.Write([]byte("x"))
+				is.True(want != nil)                             // the os pipe's own Write fails
+				is.Equal(err, want)                              // and the copy returns exactly its error
+				is.True(!errors.Is(err, anonpipe.ErrBrokenPipe)) // not one of ours: our pipe is whole
+				pe, ok := err.(*os.PathError)
+				is.True(ok)                  // a bare *os.PathError, as os/exec looks for
+				is.Equal(pe.Path, pw.Name()) // naming the os pipe
+			})
+		}
+	})
+	t.Run("Reader.WriteTo a broken Writer", func(t *testing.T) {
+		is := is.New(t)
+		r, w := pipe(t)
+		_, err := w.Write([]byte("something to copy"))
+		is.NoErr(err) // filling the pipe
+		r2, w2 := pipe(t)
+		is.NoErr(r2.Close()) // the destination's reader is gone
+		_, err = r.WriteTo(w2)
+		is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // a broken Writer's error
+		_, want := w2.Write([]byte("x"))
+		is.Equal(err, want) // exactly what its Write returns
+	})
+	t.Run("Writer.ReadFrom into a broken pipe", func(t *testing.T) {
+		is := is.New(t)
+		r, w := pipe(t)
+		is.NoErr(r.Close()) // no reader left
+		_, err := w.ReadFrom(struct{ io.Reader }{bytes.NewReader(make([]byte, 100))})
+		is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // our pipe broke
+		_, want := w.Write([]byte("x"))
+		is.Equal(err, want) // exactly what its Write returns
+	})
+	t.Run("Writer.ReadFrom a failing source", func(t *testing.T) {
+		is := is.New(t)
+		// A source whose Read fails with a broken pipe of its own: a
+		// stage of a pipeline that could not write further on.
+		_, srcErr := brokenOSPipe(t).Write([]byte("x"))
+		is.True(srcErr != nil) // a broken pipe's error, elsewhere
+		src, feed := io.Pipe()
+		go func() {
+			feed.Write([]byte("some bytes first"))
+			feed.CloseWithError(srcErr)
+		}()
+		r, w := pipe(t)
+		defer r.Close()
+		n, err := w.ReadFrom(src)
+		is.Equal(n, int64(len("some bytes first")))      // what the source gave was copied
+		is.True(err == srcErr)                           // and its error returned as it was
+		is.True(!errors.Is(err, anonpipe.ErrBrokenPipe)) // not taken for our pipe's
+	})
+}

@@ -122,9 +122,13 @@ func (r *Reader) Read(p []byte) (int, error) {
 // While the copy waits for the pipe, r's read deadline and Close end it, as
 // they end a Read; while it waits for w to take more, w's own deadline
 // applies, as it would to a Write on w.
+//
+// An error of r is what Read would return; one of w is exactly what w.Write
+// would return, unwrapped, so exec.Cmd ignores the broken pipe of a child
+// that leaves its Stdin unread, as it does with other readers. Only a
+// [Writer] as w reports [ErrBrokenPipe].
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
-	n, err := r.writeTo(w)
-	return n, wrapWriteError(err)
+	return r.writeTo(w)
 }
 
 // Close closes the read end. A Read pending on it returns an error matching
@@ -212,9 +216,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 // While the copy waits for room in the pipe, w's write deadline and Close
 // end it, as they end a Write; while it waits for src, src's own deadline
 // applies, as it would to a Read on src.
+//
+// An error of w is what Write would return: one matching [ErrBrokenPipe]
+// once every read end is closed. An error of src is exactly what src.Read
+// would return, never wrapped.
 func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
-	n, err := w.readFrom(src)
-	return n, wrapWriteError(err)
+	return w.readFrom(src)
 }
 
 // Close closes the write end. Once every write end of the pipe is closed,
