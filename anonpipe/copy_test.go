@@ -2,13 +2,17 @@ package anonpipe_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
 	"github.com/matryer/is"
@@ -381,6 +385,90 @@ func TestCopyCutShortByCloseCountsWhatArrived(t *testing.T) {
 			is.True(bytes.Equal(append(got, rest...), data[:head+len(rest)])) // which are the start of the data, in order
 		})
 	}
+}
+
+// feedAsync writes data to w in one Write from another goroutine, then
+// closes w, and sends the Write's error: a broken pipe once the test closes
+// the reader.
+func feedAsync(w io.WriteCloser, data []byte) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Write(data)
+		w.Close()
+		done <- err
+	}()
+	return done
+}
+
+// plainChild is a plain exec.Cmd, not a Cmd, that re-runs the test binary
+// as the named child: a consumer started as any program would start one.
+func plainChild(t *testing.T, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	c := exec.CommandContext(ctx, os.Args[0], args...)
+	c.Env = append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0")
+	c.Stderr = os.Stderr
+	// Bounds the wait for the copy into the child's stdin, should it hang.
+	c.WaitDelay = 30 * time.Second
+	return c
+}
+
+// TestStdinOfChildThatExitsEarly gives the standard input of a child that
+// reads a little and exits to a plain exec.Cmd. os/exec copies a reader that
+// is not an *os.File into the child, and ignores the copy's error only if it
+// is exactly the *fs.PathError of a write to "|1" failing with EPIPE (or
+// its Windows twins), golang/go#9173: a Reader must give Run the same
+// success as a bytes.Reader or an os.Pipe reader.
+func TestStdinOfChildThatExitsEarly(t *testing.T) {
+	data := randomBytes(4<<20, 15) // far more than the pipes hold
+	for _, tc := range []struct {
+		name string
+		// stdin returns the child's input, and a func that closes it and
+		// waits for whatever fed it.
+		stdin func(t *testing.T) (io.Reader, func())
+	}{
+		{"bytes.Reader", func(*testing.T) (io.Reader, func()) { return bytes.NewReader(data), func() {} }},
+		{"os.Pipe reader", func(t *testing.T) (io.Reader, func()) {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fed := feedAsync(pw, data)
+			return pr, func() { pr.Close(); <-fed }
+		}},
+		{"anonpipe.Reader", func(t *testing.T) (io.Reader, func()) {
+			r, w := pipe(t)
+			fed := feedAsync(w, data)
+			return r, func() { r.Close(); <-fed }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			stdin, finish := tc.stdin(t)
+			defer finish()
+			c := plainChild(t, "head", "1000")
+			c.Stdin = stdin
+			is.NoErr(c.Run()) // the child's early exit is no error, as with any reader
+		})
+	}
+}
+
+// TestFromChildIntoConsumerThatExitsEarly pipes what a child writes into
+// another program that stops reading early, as head does in a shell
+// pipeline: the consumer's Run succeeds, and the producer can still finish.
+func TestFromChildIntoConsumerThatExitsEarly(t *testing.T) {
+	is := is.New(t)
+	producer := child(t, "rel-gen")
+	r, h, err := producer.FromChild()
+	is.NoErr(err) // attaching the pipe
+	producer.Args = append(producer.Args, h, strconv.Itoa(8<<20), "3", "31")
+	is.NoErr(producer.Start()) // starting the producer
+	consumer := plainChild(t, "head", "1000")
+	consumer.Stdin = r
+	is.NoErr(consumer.Run()) // the consumer's early exit is no error, as with an os.Pipe
+	_, err = io.Copy(io.Discard, r)
+	is.NoErr(err)             // the pipe still gives the rest
+	is.NoErr(producer.Wait()) // so the producer writes everything and exits
 }
 
 // brokenOSPipe returns the write end of an os pipe whose reader is gone.

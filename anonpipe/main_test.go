@@ -32,6 +32,7 @@ func children() map[string]func(args []string) int {
 		"open":        childOpen,
 		"write":       childWrite,
 		"stderr-fail": childStderrFail,
+		"head":        childHead,
 	}
 	addPlatformChildren(m)
 	addBenchChildren(m)
@@ -250,6 +251,19 @@ func childStderrFail(args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "FATAL: the reason")
 	return 1
+}
+
+// childHead reads args[0] bytes of its standard input and exits without
+// reading the rest, as head -c does.
+func childHead(args []string) int {
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	if _, err := io.ReadFull(os.Stdin, make([]byte, n)); err != nil {
+		return fail("read: %v", err)
+	}
+	return 0
 }
 
 // lines splits s into lines, dropping the last empty one.
