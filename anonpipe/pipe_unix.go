@@ -30,9 +30,9 @@ func write(f *os.File, p []byte) (int, error) {
 	return f.Write(p)
 }
 
-// fileCopyKeepsCount says whether a copy into a Writer may write through
-// os.File's own copy (splice, or os.File.ReadFrom and WriteTo). It may on
-// Unix, where write is f.Write and a Write cut short reports what it wrote.
+// fileCopyKeepsCount says whether a copy into a Writer may bypass its Write
+// (splice). It may on Unix, where write is f.Write and a copy cut short
+// reports what it moved.
 const fileCopyKeepsCount = true
 
 // closeFile closes f; the poller wakes any Read or Write pending on it.

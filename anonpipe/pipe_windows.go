@@ -26,10 +26,8 @@ func newPipe(c config) (*Reader, *Writer, error) {
 // at most one piece is unaccounted for.
 const writeChunk = 4096
 
-// fileCopyKeepsCount says whether a copy into a Writer may write through
-// os.File's own copy (os.File.ReadFrom and WriteTo). Not on Windows: it calls
-// WriteFile with up to 32 KiB at once, bypassing write's pieces, so a copy
-// cut short would lose count of bytes delivered.
+// fileCopyKeepsCount says whether a copy into a Writer may bypass its Write.
+// Not on Windows: only write's pieces keep the count of a copy cut short.
 const fileCopyKeepsCount = false
 
 func write(f *os.File, p []byte) (int, error) {
