@@ -2,7 +2,9 @@ package pipetest
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -23,6 +25,11 @@ const (
 	copySize = 32 << 10
 	// errPath is the Path of the *os.PathError values the fake returns.
 	errPath = "pipetest"
+	// maxCapacity is the largest capacity WithCapacity takes: the largest
+	// anonpipe.WithBufferSize takes, which Linux rounds up to 2 GiB, the
+	// most its pipes hold. Where an int has 32 bits, the rounded 2 GiB is
+	// no int, and the limit is 1 GiB.
+	maxCapacity = min(math.MaxInt32, math.MaxInt>>1+1)
 )
 
 // Option configures a pipe made by [Pipe]: its capacity ([WithCapacity]),
@@ -88,10 +95,20 @@ type config struct {
 // Write works this way: the pipe is synchronous, a Write returns only once
 // readers have taken all its bytes, and so a Drain after it returns at once.
 //
-// WithCapacity panics if n is negative.
+// The pipe's memory follows the bytes it holds, not n: its buffer grows as
+// Writes fill it, to a page or twice the most bytes it has held at once,
+// whichever is more, and is released when the reader is closed. A pipe of 1 GiB that holds 10 bytes
+// takes a few kilobytes.
+//
+// WithCapacity panics if n is negative or more than 2147483647 (2 GiB - 1,
+// the most [anonpipe.WithBufferSize] takes; 1 GiB where an int has 32 bits).
 func WithCapacity(n int) Option {
 	if n < 0 {
 		panic("pipetest: WithCapacity: negative capacity")
+	}
+	if n > maxCapacity {
+		panic(fmt.Sprintf("pipetest: WithCapacity(%d): more than %d bytes, the most anonpipe.WithBufferSize takes",
+			n, maxCapacity))
 	}
 	return func(c *config) { c.capacity = n }
 }
@@ -126,16 +143,19 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 	}
 	p := &pipe{
 		cfg:      c,
+		size:     size,
+		slots:    slots,
 		rsem:     make(chan struct{}, 1),
 		wsem:     make(chan struct{}, 1),
 		readable: make(chan struct{}, 1),
 		writable: make(chan struct{}, 1),
 		rdone:    make(chan struct{}),
 		wdone:    make(chan struct{}),
-		buf:      make([]byte, size),
+		// Enough for small pipes and Writes; put grows it as needed.
+		buf: make([]byte, min(size, pipeBuf)),
 	}
 	if slots > 0 {
-		p.pages = make([]int, slots)
+		p.pages = make([]int, min(slots, defaultCapacity/pipeBuf))
 	}
 	p.rdl.c = make(chan struct{})
 	p.wdl.c = make(chan struct{})
@@ -181,15 +201,18 @@ type pipe struct {
 	rdone, wdone chan struct{}
 
 	mu    sync.Mutex
-	buf   []byte // ring of unread bytes; len(buf) is the capacity
+	size  int    // the capacity in bytes; set by Pipe
+	buf   []byte // ring of unread bytes, grown up to size as needed
 	head  int    // index in buf of the oldest unread byte
 	n     int    // number of unread bytes in buf
 	offer []byte // untaken rest of a Write offered to readers directly
 	taken int    // bytes readers took from the current offer
-	// pages holds, for a capacity of at least one page, the unread bytes of
-	// each page in use, as a ring of the pipe's slots, oldest at pfirst;
-	// the bytes themselves are in buf, in the same order. It is nil for the
-	// smaller capacities, whose free space is counted in bytes.
+	// slots is the number of pages the pipe holds, set by Pipe; it is 0 for
+	// a capacity below a page, whose free space is counted in bytes.
+	slots int
+	// pages holds the unread bytes of each page in use, as a ring, oldest
+	// at pfirst, that grows up to slots entries as needed; the bytes
+	// themselves are in buf, in the same order.
 	pages            []int
 	pfirst, pn       int // the oldest page in use, and how many are
 	lastEnd          int // bytes written into the newest page, read or not
@@ -583,7 +606,7 @@ func (p *pipe) read(b []byte) (int, error) {
 		if p.n == 0 {
 			p.head = 0
 		}
-		if p.pages == nil || p.release(k) {
+		if p.slots == 0 || p.release(k) {
 			p.wakeWriter()
 		}
 	} else {
@@ -625,9 +648,9 @@ func (p *pipe) write(b []byte) (int, error) {
 		}
 	}
 
-	capacity := len(p.buf)
+	capacity := p.size
 	atomic := len(b) <= pipeBuf // goes in whole
-	merge := p.pages != nil     // try merging into the newest page, once
+	merge := p.slots > 0        // try merging into the newest page, once
 	// offering: b[base:] is offered to readers, who took p.taken bytes of it.
 	offering := false
 	base, n := 0, 0
@@ -655,7 +678,7 @@ func (p *pipe) write(b []byte) (int, error) {
 		free := capacity - p.n
 		switch {
 		case offering:
-		case p.pages != nil:
+		case p.slots > 0:
 			n = p.putPages(b, n, merge)
 			merge = false
 		case atomic && len(b) <= free:
@@ -713,8 +736,13 @@ func (p *pipe) write(b []byte) (int, error) {
 	return n, err
 }
 
-// put appends b to the ring buffer, which has room for it. p.mu is held.
+// put appends b to the ring buffer, growing it if the capacity leaves room
+// for b and the buffer does not. p.mu is held.
 func (p *pipe) put(b []byte) {
+	if need := p.n + len(b); need > len(p.buf) {
+		p.buf = grow(p.buf, p.head, p.n, need, p.size)
+		p.head = 0
+	}
 	tail := p.head + p.n
 	if tail >= len(p.buf) {
 		tail -= len(p.buf)
@@ -744,7 +772,11 @@ func (p *pipe) putPages(b []byte, n int, merge bool) int {
 		p.lastEnd += c
 		n = c
 	}
-	for n < len(b) && p.pn < len(p.pages) {
+	for n < len(b) && p.pn < p.slots {
+		if p.pn == len(p.pages) {
+			p.pages = grow(p.pages, p.pfirst, p.pn, p.pn+1, p.slots)
+			p.pfirst = 0
+		}
 		k := min(pipeBuf, len(b)-n)
 		p.put(b[n : n+k])
 		p.pages[(p.pfirst+p.pn)%len(p.pages)] = k
@@ -753,6 +785,18 @@ func (p *pipe) putPages(b []byte, n int, merge bool) int {
 		n += k
 	}
 	return n
+}
+
+// grow returns a ring of at least need and at most limit elements that
+// holds, from its start, the n elements of ring r that begin at index head.
+// It doubles the ring's length at least, so that a pipe filled and emptied
+// again and again soon stops allocating.
+func grow[T any](r []T, head, n, need, limit int) []T {
+	size := min(max(need, 2*len(r)), limit)
+	out := make([]T, size)
+	c := copy(out[:n], r[head:])
+	copy(out[c:n], r)
+	return out
 }
 
 // release accounts for k bytes read from the oldest pages, and reports
@@ -804,11 +848,13 @@ func (p *pipe) checkDrained() {
 	}
 }
 
-// closeReader closes the read end, for Reader.Close or a crash. p.mu is held
-// (or p is not shared yet).
+// closeReader closes the read end, for Reader.Close or a crash, and lets
+// the unread bytes go, with the memory that held them. p.mu is held (or p is
+// not shared yet).
 func (p *pipe) closeReader() {
 	p.rclosed = true
 	close(p.rdone)
+	p.buf, p.pages = nil, nil
 	p.head, p.n = 0, 0
 	p.pfirst, p.pn = 0, 0
 	p.offer = nil

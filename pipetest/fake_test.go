@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -355,6 +358,79 @@ func TestOptionsPanic(t *testing.T) {
 			f()
 		})
 	}
+}
+
+func TestCapacityLimit(t *testing.T) {
+	if strconv.IntSize < 64 {
+		t.Skip("a 32-bit system allows 1 GiB at most")
+	}
+	const limit = math.MaxInt32 // the most anonpipe.WithBufferSize takes
+	for _, n := range []uint64{math.MaxInt64, 1 << 62, 1 << 40, 1 << 32, limit + 1} {
+		is := is.New(t)
+		p := panicValue(func() { pipetest.WithCapacity(int(n)) })
+		is.Equal(p, fmt.Sprintf("pipetest: WithCapacity(%d): more than %d bytes, "+
+			"the most anonpipe.WithBufferSize takes", n, limit)) // a capacity above the limit panics at once, naming it
+	}
+	for _, n := range []uint64{limit, 1 << 30} {
+		is := is.New(t)
+		is.Equal(panicValue(func() { pipetest.Pipe(pipetest.WithCapacity(int(n))) }), nil) // a capacity up to the limit makes a pipe
+	}
+}
+
+func TestCapacityCostsWhatPipeHolds(t *testing.T) {
+	is := is.New(t)
+	var r *pipetest.Reader
+	cost := heapCost(func() {
+		var w *pipetest.Writer
+		r, w = fake(t, pipetest.WithCapacity(1<<30))
+		_, err := w.Write([]byte("0123456789"))
+		is.NoErr(err) // writing 10 bytes to a pipe of 1 GiB
+	})
+	t.Logf("a pipe of 1 GiB holding 10 bytes cost %d bytes", cost)
+	is.True(cost < 64<<10) // its memory follows the bytes it holds, not its capacity
+	buf := make([]byte, 20)
+	k, err := r.Read(buf)
+	is.NoErr(err)                           // reading them back
+	is.Equal(string(buf[:k]), "0123456789") // whole
+}
+
+func TestGrowingPipeKeepsOrder(t *testing.T) {
+	is := is.New(t)
+	r, w := fake(t, pipetest.WithCapacity(1<<30))
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i * 7 / 5)
+	}
+	var got []byte
+	buf := make([]byte, 3000)
+	for off, k := 0, 100; off < len(data); off, k = off+k, k*2 {
+		_, err := w.Write(data[off:min(off+k, len(data))])
+		is.NoErr(err) // a Write with room, which may grow the buffer while its bytes wrap around it
+		n, err := r.Read(buf)
+		is.NoErr(err) // reading part of them, so the next ones wrap
+		got = append(got, buf[:n]...)
+	}
+	is.NoErr(w.Close())
+	rest, err := io.ReadAll(r)
+	is.NoErr(err) // reading the rest
+	got = append(got, rest...)
+	is.True(bytes.Equal(got, data)) // every byte comes out once, in order
+}
+
+// panicValue returns the value f panics with, or nil.
+func panicValue(f func()) (p any) {
+	defer func() { p = recover() }()
+	f()
+	return nil
+}
+
+// heapCost returns the bytes that f allocates on the heap.
+func heapCost(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 func TestNoAllocations(t *testing.T) {
