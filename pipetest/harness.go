@@ -97,7 +97,9 @@ const (
 // this process's environment, which keeps GOCOVERDIR so that code run only
 // in children counts in go test -cover, with [ChildEnv] set to child
 // (replacing any value it had) and atexit_sleep_ms=0 added to GORACE unless
-// GORACE already sets it. Its Stderr is a writer that copies the child's
+// GORACE already sets it. Other entries go on as exec.Cmd passes them,
+// duplicates and entries without '=' included; of several GORACE entries
+// the last counts, as it would for exec.Cmd. Its Stderr is a writer that copies the child's
 // standard error to the test's log, one t.Log call per line, prefixed with
 // the child's name; a last line without a newline is written when
 // the test ends, and lines written after the test ends go to this process's
@@ -233,7 +235,12 @@ func childEnviron(env []string, name string) []string {
 	race := ""
 	out := make([]string, 0, len(env)+2)
 	for _, kv := range env {
-		switch k := envKey(kv); {
+		// Entries without '=' (and empty ones) name no variable: they go on
+		// as they are, for exec to pass or drop, as it would without us.
+		// Of duplicates, exec keeps the last, so the last GORACE counts.
+		k, ok := envKey(kv)
+		switch {
+		case !ok:
 		case sameKey(k, ChildEnv):
 			continue
 		case sameKey(k, "GORACE"):
@@ -250,13 +257,19 @@ func childEnviron(env []string, name string) []string {
 	return append(out, "GORACE="+race, ChildEnv+"="+name)
 }
 
-// envKey returns the name in a "name=value" entry. On Windows a name may
-// begin with '=' (as in "=C:=C:\dir").
-func envKey(kv string) string {
-	if i := strings.IndexByte(kv[min(1, len(kv)):], '='); i >= 0 {
-		return kv[:i+min(1, len(kv))]
+// envKey returns the name in a "name=value" entry as exec.Cmd finds it to
+// drop duplicates: on Windows a name may begin with '=' (as in
+// "=C:=C:\dir"). It reports false for an entry without '=', which has no
+// name.
+func envKey(kv string) (string, bool) {
+	i := strings.IndexByte(kv, '=')
+	if i == 0 {
+		i = strings.IndexByte(kv[1:], '=') + 1
 	}
-	return kv
+	if i < 0 {
+		return "", false
+	}
+	return kv[:i], true
 }
 
 // sameKey compares environment variable names as the OS does.

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,6 +86,24 @@ func TestCommandEnvironment(t *testing.T) {
 	out, err = pipetest.Command(t, "env", "GORACE").Output()
 	is.NoErr(err)                                              // running the child
 	is.Equal(lines(out), []string{"GORACE=atexit_sleep_ms=5"}) // an atexit_sleep_ms already set is kept
+}
+
+func TestCommandEnvironmentEntryWithoutEquals(t *testing.T) {
+	is := is.New(t)
+	res := subrunWithEnv(t, "TestSubrunEntryWithoutEquals", []string{"GORACE"})
+	is.Equal(res.code, 0)                                                        // a test run whose environment holds "GORACE", without '=', can start children
+	is.True(strings.Contains(res.out, "--- PASS: TestSubrunEntryWithoutEquals")) // the test that did passes
+}
+
+func TestSubrunEntryWithoutEquals(t *testing.T) {
+	onlyInSubrun(t)
+	is := is.New(t)
+	is.True(slices.Contains(os.Environ(), "GORACE")) // this process's environment holds "GORACE"
+	c := pipetest.Command(t, "env", "GORACE")
+	is.True(slices.Contains(c.Environ(), "GORACE")) // which Command passes on, as exec.Cmd would
+	out, err := c.Output()
+	is.NoErr(err)                                              // running the child
+	is.Equal(lines(out), []string{"GORACE=atexit_sleep_ms=0"}) // which sees the GORACE the sub-run set, with atexit_sleep_ms=0
 }
 
 func TestCommandAfterChdir(t *testing.T) {
@@ -315,6 +334,12 @@ type subrunResult struct {
 // with -test.v and the test named test enabled and run alone, and flags.
 func subrun(t *testing.T, test string, flags ...string) subrunResult {
 	t.Helper()
+	return subrunWithEnv(t, test, nil, flags...)
+}
+
+// subrunWithEnv is subrun with env added to the sub-run's environment.
+func subrunWithEnv(t *testing.T, test string, env []string, flags ...string) subrunResult {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +353,8 @@ func subrun(t *testing.T, test string, flags ...string) subrunResult {
 	}
 	args = append(args, flags...)
 	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = append(environWithout(pipetest.ChildEnv), subrunEnv+"="+test, "GORACE=atexit_sleep_ms=0")
+	cmd.Env = append(environWithout(pipetest.ChildEnv), subrunEnv+"="+test)
+	cmd.Env = append(append(cmd.Env, env...), "GORACE=atexit_sleep_ms=0")
 	out, err := cmd.CombinedOutput()
 	t.Logf("sub-run %s:\n%s", test, out)
 	var ee *exec.ExitError
