@@ -113,14 +113,15 @@ const (
 // (as *testing.T has) that reports one: it is killed a grace period before
 // the deadline, a tenth of the time left when Command is called, kept
 // between 1 s and 10 s but never more than half the time left, so that the
-// test fails, with an error naming the child, rather than the test binary
-// panicking at the deadline with the child left running. WaitDelay is half
-// the grace period, or 5 s without a deadline, so Wait returns that long
-// after the child is killed even if a process it started keeps its standard
-// error open. If the grace period has already begun when the test calls
-// Start, Start fails with context.DeadlineExceeded. The Cmd's Cancel
-// function reports the deadline kill; a test that replaces Cancel loses that
-// report, not the kill.
+// test fails, with an error naming the child, the likely causes (such as a
+// pipe to the child that the test never closed) and the arguments the test
+// appended, rather than the test binary panicking at the deadline with the
+// child left running. WaitDelay is half the grace period, or 5 s without a
+// deadline, so Wait returns that long after the child is killed even if a
+// process it started keeps its standard error open. If the grace period has
+// already begun when the test calls Start, Start fails with
+// context.DeadlineExceeded. The Cmd's Cancel function reports the deadline
+// kill; a test that replaces Cancel loses that report, not the kill.
 //
 // When the test ends, after the cleanup functions registered after Command
 // have run (so a test's own cleanup may still stop the child gently), a
@@ -190,9 +191,17 @@ func Command(t testing.TB, child string, args ...string) *anonpipe.Cmd {
 	c.Cancel = func() error {
 		// Called by exec before Wait returns, so the test is still running.
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Errorf("pipetest: killed child %q: still running %v before the test's deadline (%s); "+
-				"the test binary would panic at the deadline (raise -timeout?)",
-				child, time.Until(deadline).Round(time.Millisecond), deadline.Format(time.TimeOnly))
+			// The arguments after Command's are those the test appended,
+			// which are usually its pipes' handles.
+			appended := c.Args[min(1+len(args), len(c.Args)):]
+			t.Errorf("pipetest: killed child %q (pid %d): still running %v before the test's deadline (%s), "+
+				"at which the test binary would panic. Likely causes: the child waits for EOF on a pipe "+
+				"whose write end the test never closed (close the Writer from ToChild once the child has "+
+				"all its input; Wait closes it only after the child exits); or the test waits for the child, "+
+				"reading its pipe or in Wait, while the child waits for the test; or, if the child is only "+
+				"slow, a -timeout too short. Arguments the test appended (such as its pipes' handles): %q",
+				child, c.Process.Pid, time.Until(deadline).Round(time.Millisecond), deadline.Format(time.TimeOnly),
+				appended)
 		}
 		return c.Process.Kill()
 	}

@@ -220,16 +220,53 @@ func TestCommandBoundsChildByDeadline(t *testing.T) {
 	is := is.New(t)
 	res := subrun(t, "TestSubrunDeadline", "-test.timeout=2s")
 	pid := hangingPid(t, res.out)
-	is.Equal(res.code, 1)                                                              // the sub-run fails, rather than panicking (status 2)
-	is.True(!strings.Contains(res.out, "panic: test timed out"))                       // the binary did not reach its deadline
-	is.True(strings.Contains(res.out, `pipetest: killed child "hang": still running`)) // the harness killed the child first, and says so
-	is.True(strings.Contains(res.out, "--- FAIL: TestSubrunDeadline"))                 // failing the test
-	is.True(processGone(pid))                                                          // and the child is gone
+	is.Equal(res.code, 1)                                                                                         // the sub-run fails, rather than panicking (status 2)
+	is.True(!strings.Contains(res.out, "panic: test timed out"))                                                  // the binary did not reach its deadline
+	is.True(strings.Contains(res.out, fmt.Sprintf(`pipetest: killed child "hang" (pid %d): still running`, pid))) // the harness killed the child first, and says so
+	is.True(strings.Contains(res.out, "--- FAIL: TestSubrunDeadline"))                                            // failing the test
+	is.True(processGone(pid))                                                                                     // and the child is gone
 }
 
 func TestSubrunDeadline(t *testing.T) {
 	onlyInSubrun(t)
 	c := startHanging(t)
+	t.Logf("Wait: %v", c.Wait())
+}
+
+func TestCommandDeadlineNamesUnclosedPipe(t *testing.T) {
+	is := is.New(t)
+	res := subrun(t, "TestSubrunNeverClosesInput", "-test.timeout=2s")
+	m := regexp.MustCompile(`relay child pid (\d+), handles (\[.*\])\n`).FindStringSubmatch(res.out)
+	is.True(m != nil)                                                                                  // the sub-run started the child
+	is.Equal(res.code, 1)                                                                              // the sub-run fails, rather than panicking (status 2)
+	is.True(strings.Contains(res.out, "--- FAIL: TestSubrunNeverClosesInput"))                         // failing the test
+	is.True(strings.Contains(res.out, `pipetest: killed child "relay" (pid `+m[1]+"): still running")) // the harness killed the child before the deadline, naming it
+	is.True(strings.Contains(res.out, "Likely causes: the child waits for EOF on a pipe whose write end "+
+		"the test never closed (close the Writer from ToChild")) // and names the likely cause first
+	is.True(strings.Contains(res.out, "or the test waits for the child, reading its pipe or in Wait, "+
+		"while the child waits for the test")) // then the test and the child waiting for each other
+	is.True(strings.Contains(res.out, "Arguments the test appended (such as its pipes' handles): "+m[2]+"\n")) // and the handles the child got
+}
+
+// TestSubrunNeverClosesInput gets a line through a "relay" child and then
+// waits for it without closing the pipe to it, from which the child waits
+// for EOF.
+func TestSubrunNeverClosesInput(t *testing.T) {
+	onlyInSubrun(t)
+	is := is.New(t)
+	c := pipetest.Command(t, "relay")
+	in, ih, err := c.ToChild()
+	is.NoErr(err) // attaching the child's input
+	out, oh, err := c.FromChild()
+	is.NoErr(err) // attaching the child's output
+	c.Args = append(c.Args, ih, oh)
+	is.NoErr(c.Start()) // starting the child
+	_, err = io.WriteString(in, "ping\n")
+	is.NoErr(err) // writing to the child
+	line, err := firstLine(out)
+	is.NoErr(err)          // reading its relay
+	is.Equal(line, "ping") // the child runs
+	t.Logf("relay child pid %d, handles %q", c.Process.Pid, []string{ih, oh})
 	t.Logf("Wait: %v", c.Wait())
 }
 
