@@ -283,7 +283,10 @@ func TestCommandWithoutMain(t *testing.T) {
 	defer cancel()
 	bin := filepath.Join(t.TempDir(), "nomain.test")
 	out, err := exec.CommandContext(ctx, goTool, "test", "-c", "-o", bin, "./testdata/nomain").CombinedOutput()
-	is.NoErr(err) // building a test binary whose TestMain does not call pipetest.Main
+	if err != nil {
+		t.Logf("go test -c ./testdata/nomain:\n%s", out)
+	}
+	is.NoErr(err) // building a test binary whose TestMain does not call pipetest.Main (the log holds its output)
 	cmd := exec.CommandContext(ctx, bin, "-test.v", "-test.timeout=1m")
 	cmd.Env = environWithout(pipetest.ChildEnv)
 	out, err = cmd.CombinedOutput()
