@@ -92,11 +92,11 @@ const (
 //     partial count.
 //   - UseAfterClose, CloseUnblocksRead, CloseUnblocksWrite: every method of
 //     a closed end fails with an error matching os.ErrClosed, Reads and
-//     Writes of no bytes and SetReadDeadline and SetWriteDeadline too (those
-//     of an *os.File do not: anonpipe's ends fill that gap), or for the
-//     setters of an end without deadlines os.ErrNoDeadline; closing an end
-//     ends a Read or Write pending on it with that error and, for a Write,
-//     its partial count.
+//     Writes of no bytes and SetReadDeadline and SetWriteDeadline too, or for
+//     the setters of an end without deadlines os.ErrNoDeadline, and for those
+//     of an *os.File the error they return there (not os.ErrClosed); closing
+//     an end ends a Read or Write pending on it with that error and, for a
+//     Write, its partial count.
 //   - CloseTwice: a second Close returns nil or an error matching
 //     os.ErrClosed, does not panic and has no other effect.
 //   - CloseRace: Close of both ends, twice each, concurrent with Reads and
@@ -1078,7 +1078,7 @@ func testUseAfterClose(c *check) {
 		}
 	}
 	if wdl {
-		c.closedDeadline("SetWriteDeadline on a closed write end", wNoDeadline, func(t time.Time) error {
+		c.closedDeadline("SetWriteDeadline on a closed write end", c.w, wNoDeadline, func(t time.Time) error {
 			return c.w.(writeDeadliner).SetWriteDeadline(t)
 		})
 	}
@@ -1115,7 +1115,7 @@ func testUseAfterClose(c *check) {
 		}
 	}
 	if rdl {
-		c.closedDeadline("SetReadDeadline on a closed read end", rNoDeadline, func(t time.Time) error {
+		c.closedDeadline("SetReadDeadline on a closed read end", c.r, rNoDeadline, func(t time.Time) error {
 			return c.r.(readDeadliner).SetReadDeadline(t)
 		})
 	}
@@ -1180,16 +1180,22 @@ func testCloseUnblocksWrite(c *check) {
 	c.same(c.readAll("the rest of a Write cut short by Close"), big[partK:r.n], fmt.Sprintf("the rest of a Write cut short by Close when it had written %d bytes", r.n))
 }
 
-// closedDeadline checks that set, an end's SetReadDeadline or
-// SetWriteDeadline called after the end was closed, fails with an error
-// matching os.ErrClosed, for a deadline in the future, in the past and the
-// zero time; or with os.ErrNoDeadline too if noDeadline, when the end had
-// none while open.
-func (c *check) closedDeadline(what string, noDeadline bool, set func(time.Time) error) {
+// closedDeadline checks that set, the SetReadDeadline or SetWriteDeadline
+// of end called after end was closed, fails with an error matching
+// os.ErrClosed, for a deadline in the future, in the past and the zero time;
+// or with os.ErrNoDeadline too if noDeadline, when the end had none while
+// open; or, if end is an *os.File, with the error a closed *os.File's
+// setters return.
+func (c *check) closedDeadline(what string, end any, noDeadline bool, set func(time.Time) error) {
 	c.t.Helper()
 	want := wantClosed
 	if noDeadline {
 		want += " (or, as the end has no deadlines, os.ErrNoDeadline)"
+	}
+	var fileErr error
+	if _, ok := end.(*os.File); ok {
+		fileErr = closedFileDeadlineError()
+		want += fmt.Sprintf(" (or, as the end is an *os.File, %q)", fileErr)
 	}
 	for _, d := range []struct {
 		name string
@@ -1200,10 +1206,33 @@ func (c *check) closedDeadline(what string, noDeadline bool, set func(time.Time)
 		{"the zero time", time.Time{}},
 	} {
 		err := set(d.t)
-		if !isClosed(err) && !(noDeadline && errors.Is(err, os.ErrNoDeadline)) {
+		ok := isClosed(err) ||
+			(noDeadline && errors.Is(err, os.ErrNoDeadline)) ||
+			(fileErr != nil && errors.Is(err, fileErr))
+		if !ok {
 			c.t.Errorf("%s, with %s, returned %v; %s", what, d.name, err, want)
 		}
 	}
+}
+
+// closedFileDeadlineError returns the error of SetReadDeadline on a closed
+// *os.File, or nil if it cannot tell. The deadline setters of an *os.File
+// return an internal error there (internal/poll.ErrFileClosing), not one
+// matching os.ErrClosed as its other methods do; asking a closed file of its
+// own pins down that very value, so that an end returning any other error,
+// even one that reads the same, still fails.
+func closedFileDeadlineError() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil
+	}
+	w.Close()
+	r.Close()
+	err = r.SetReadDeadline(time.Time{})
+	if err == nil || isClosed(err) {
+		return nil
+	}
+	return err
 }
 
 // closeAgain closes an end again and checks the result.
