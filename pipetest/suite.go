@@ -68,8 +68,8 @@ const (
 // an [*anonpipe.Reader] and [*anonpipe.Writer], with a sub-test of t for each
 // behaviour, each on a new pipe:
 //
-//   - ReadReturnsWhatIsThere: a Read returns the bytes there without
-//     waiting to fill its buffer.
+//   - ReadReturnsWhatIsThere: a Read returns the bytes there at once,
+//     without waiting to fill its buffer.
 //   - ZeroLengthRead, ZeroLengthWrite: Read and Write of no bytes return 0,
 //     nil at once, and a Read of no bytes takes nothing.
 //   - WriteBlocksWhenFull: with nobody reading, a Write blocks once the pipe
@@ -88,15 +88,15 @@ const (
 //   - BrokenPipe, BrokenPipeWakesBlockedWrite: once the reader is closed,
 //     Write, ReadFrom and Drain fail at once with an error matching
 //     [anonpipe.ErrBrokenPipe] (or, from a bare *os.File, syscall.EPIPE) and
-//     not os.ErrClosed; a Write blocked then returns that error with its
-//     partial count.
+//     not os.ErrClosed; a Write blocked then returns at once, with that
+//     error and its partial count.
 //   - UseAfterClose, CloseUnblocksRead, CloseUnblocksWrite: every method of
 //     a closed end fails with an error matching os.ErrClosed, Reads and
 //     Writes of no bytes and SetReadDeadline and SetWriteDeadline too, or for
 //     the setters of an end without deadlines os.ErrNoDeadline, and for those
 //     of an *os.File the error they return there (not os.ErrClosed); closing
-//     an end ends a Read or Write pending on it with that error and, for a
-//     Write, its partial count.
+//     an end ends a Read or Write pending on it at once with that error and,
+//     for a Write, its partial count.
 //   - CloseTwice: a second Close returns nil or an error matching
 //     os.ErrClosed, does not panic and has no other effect.
 //   - CloseRace: Close of both ends, twice each, concurrent with Reads and
@@ -457,6 +457,7 @@ func ended[T any](c *check, ch <-chan T, d time.Duration, what string) (T, bool)
 // when send returns, and in a new goroutine otherwise. If andClose, it then
 // closes the write end. The result comes on the channel; see sent.
 func (c *check) send(p []byte, andClose bool) <-chan result {
+	c.t.Helper()
 	ch := make(chan result, 1)
 	f := func() {
 		n, err := c.write(p)
@@ -467,6 +468,9 @@ func (c *check) send(p []byte, andClose bool) <-chan result {
 	}
 	if len(p) <= probeSize && c.buffered() {
 		f()
+		// Failing now spares the caller a wait for bytes that will not come.
+		c.sent(ch, p)
+		ch <- result{len(p), nil}
 	} else {
 		go f()
 	}
@@ -480,6 +484,33 @@ func (c *check) sent(ch <-chan result, p []byte) {
 	r := <-ch
 	if r.n != len(p) || r.err != nil {
 		c.t.Fatalf("Write of %q (and Close if asked) returned %d, %v; want %d, nil", p, r.n, r.err, len(p))
+	}
+}
+
+// readStart starts a Write of big, which the pipe cannot hold, and reads
+// the first partK bytes of it. The Write is then blocked, its result to come
+// on the returned channel; readStart fails the sub-test if it returns
+// before, as nothing has cut it short.
+func (c *check) readStart(big []byte) <-chan result {
+	c.t.Helper()
+	ch := c.goWrite(big)
+	got := make(chan result, 1)
+	b := make([]byte, partK)
+	go func() {
+		n, err := io.ReadFull(readFunc(c.read), b)
+		got <- result{n, err}
+	}()
+	select {
+	case r := <-got:
+		if r.err != nil {
+			c.t.Fatalf("reading the start of a big Write: got %d of %d bytes, then %v", r.n, partK, r.err)
+		}
+		c.same(b, big[:partK], "the start of a big Write")
+		return ch
+	case r := <-ch:
+		c.t.Fatalf("with nobody reading, a Write of %d bytes returned %d, %v before the reader read %d bytes of it; "+
+			"want it to block once the pipe is full", len(big), r.n, r.err, partK)
+		return nil
 	}
 }
 
@@ -721,7 +752,11 @@ func testReadReturnsWhatIsThere(c *check) {
 	msg := []byte("abc")
 	ch := c.send(msg, false)
 	buf := make([]byte, 100)
-	n, err := c.read(buf)
+	var n int
+	var err error
+	if !c.promptly(fmt.Sprintf("after a Write of %q, a Read into 100 bytes", msg), func() { n, err = c.read(buf) }) {
+		return
+	}
 	if n != len(msg) || err != nil || string(buf[:n]) != "abc" {
 		c.t.Fatalf("after a Write of %q, a Read into 100 bytes returned %d, %v (%q); want 3, nil: "+
 			"a Read returns the bytes there, without waiting to fill its buffer", msg, n, err, buf[:n])
@@ -738,18 +773,21 @@ func testZeroLengthRead(c *check) {
 	if n != 0 || err != nil {
 		c.t.Errorf("Read(nil) on an empty pipe returned %d, %v; want 0, nil", n, err)
 	}
-	ch := c.send([]byte("x"), false)
+	// The writer closes after the byte, so that a byte taken shows as one
+	// missing rather than a Read waiting for it.
+	ch := c.send([]byte("x"), true)
 	if !c.promptly("Read of an empty slice with a byte waiting", func() { n, err = c.read([]byte{}) }) {
 		return
 	}
 	if n != 0 || err != nil {
 		c.t.Errorf("a Read of an empty slice with a byte waiting returned %d, %v; want 0, nil", n, err)
 	}
-	c.same(c.readFull(1, "the byte after a zero-length Read"), []byte("x"), "the byte after a zero-length Read (which must take nothing)")
+	c.same(c.readAll("the byte after a zero-length Read"), []byte("x"), "the byte after a zero-length Read (which must take nothing)")
 	c.sent(ch, []byte("x"))
 }
 
 func testZeroLengthWrite(c *check) {
+	c.buffered() // before the zero-length Writes, so that it reads back only its own bytes
 	for _, p := range [][]byte{nil, {}} {
 		var n int
 		var err error
@@ -838,8 +876,7 @@ func testWriteBlocksWhenFull(c *check) {
 
 func testPartialWrite(c *check) {
 	big := c.s.bigData()
-	ch := c.goWrite(big)
-	c.same(c.readFull(partK, "the start of a big Write"), big[:partK], "the start of a big Write")
+	ch := c.readStart(big)
 	how := "its deadline passed"
 	deadline := c.writeDeadline() != nil // asked once: after Close the question fails
 	if deadline {
@@ -914,6 +951,9 @@ func testAtomicWrites(c *check, size int) {
 				last[i] = -1
 			}
 			buf := make([]byte, size)
+			// A reader that finds a fault reads on to EOF, only not
+			// counting records any more, so that the writers finish.
+			failed := false
 			for {
 				n, err := c.read(buf)
 				if err == io.EOF && n == 0 {
@@ -923,14 +963,19 @@ func testAtomicWrites(c *check, size int) {
 					fail("reader %d: Read returned %d, %v", rd, n, err)
 					return
 				}
+				if failed {
+					continue
+				}
 				if n != size {
 					fail("reader %d: a Read of %d bytes returned %d: a %d-byte write was split (or merged with another)", rd, size, n, size)
-					return
+					failed = true
+					continue
 				}
 				w, i := int(binary.BigEndian.Uint16(buf)), int(binary.BigEndian.Uint32(buf[2:]))
 				if w >= writers || i >= records || !bytes.Equal(buf, record(size, w, i)) {
 					fail("reader %d: a Read returned a %d-byte record mixed with other writes", rd, size)
-					return
+					failed = true
+					continue
 				}
 				if i <= last[w] {
 					fail("reader %d: got record %d of writer %d after its record %d", rd, i, w, last[w])
@@ -1046,12 +1091,14 @@ func testBrokenPipe(c *check) {
 
 func testBrokenPipeWakesBlockedWrite(c *check) {
 	big := c.s.bigData()
-	ch := c.goWrite(big)
-	c.same(c.readFull(partK, "the start of a big Write"), big[:partK], "the start of a big Write")
+	ch := c.readStart(big)
 	if err := c.closeR(); err != nil {
 		c.t.Fatalf("Close of the read end: %v", err)
 	}
-	r := <-ch
+	r, ok := ended(c, ch, promptTime, fmt.Sprintf("a Write of %d bytes, blocked when the reader closed", len(big)))
+	if !ok {
+		return
+	}
 	if r.n < partK || r.n >= len(big) || !isBroken(r.err) || isClosed(r.err) {
 		c.t.Fatalf("a Write of %d bytes, blocked when the reader closed after reading %d of them, returned %d, %v; "+
 			"want the count it wrote (at least %d, fewer than %d) and an error: %s", len(big), partK, r.n, r.err, partK, len(big), wantBrokenPipe)
@@ -1167,12 +1214,14 @@ func testCloseUnblocksRead(c *check) {
 
 func testCloseUnblocksWrite(c *check) {
 	big := c.s.bigData()
-	ch := c.goWrite(big)
-	c.same(c.readFull(partK, "the start of a big Write"), big[:partK], "the start of a big Write")
+	ch := c.readStart(big)
 	if err := c.closeW(); err != nil {
 		c.t.Fatalf("Close of the write end: %v", err)
 	}
-	r := <-ch
+	r, ok := ended(c, ch, promptTime, fmt.Sprintf("a Write of %d bytes, blocked when its end was closed", len(big)))
+	if !ok {
+		return
+	}
 	if r.n < partK || r.n >= len(big) || !isClosed(r.err) {
 		c.t.Fatalf("a Write of %d bytes, blocked when its end was closed after the reader read %d of them, returned %d, %v; "+
 			"want the count it wrote (at least %d, fewer than %d) and an error matching os.ErrClosed", len(big), partK, r.n, r.err, partK, len(big))
@@ -1364,12 +1413,17 @@ func testCloseRace(c *check) {
 
 func testReadDeadline(c *check) {
 	c.needReadDeadline()
+	c.buffered() // before the deadlines get in its way
 	buf := make([]byte, 64)
 
 	// A deadline in the future passes.
 	c.setReadDeadline(time.Now().Add(tick))
-	if n, err := c.read(buf); n != 0 || !isTimeout(err) {
-		c.t.Fatalf("a Read of an empty pipe with a deadline %v ahead returned %d, %v; %s", tick, n, err, wantTimeout)
+	r, ok := ended(c, c.goRead(buf), tick+promptTime, fmt.Sprintf("a Read of an empty pipe with a deadline %v ahead", tick))
+	if !ok {
+		return
+	}
+	if r.n != 0 || !isTimeout(r.err) {
+		c.t.Fatalf("a Read of an empty pipe with a deadline %v ahead returned %d, %v; %s", tick, r.n, r.err, wantTimeout)
 	}
 
 	// A deadline in the past fails at once, even with bytes ready: the
@@ -1416,6 +1470,7 @@ func testReadDeadline(c *check) {
 
 func testWriteDeadline(c *check) {
 	c.needWriteDeadline()
+	c.buffered() // before the deadlines get in its way
 
 	// A deadline in the past fails at once, even with room.
 	c.setWriteDeadline(time.Now().Add(-time.Second))
@@ -1437,22 +1492,27 @@ func testWriteDeadline(c *check) {
 	// A deadline in the future passes, after the Write wrote what fit.
 	big := c.s.bigData()
 	c.setWriteDeadline(time.Now().Add(tick))
-	n, err = c.write(big)
-	if n >= len(big) || !isTimeout(err) {
+	r, ok := ended(c, c.goWrite(big), tick+promptTime, fmt.Sprintf("with nobody reading, a Write of %d bytes with a deadline %v ahead", len(big), tick))
+	if !ok {
+		return
+	}
+	if r.n >= len(big) || !isTimeout(r.err) {
 		c.t.Fatalf("with nobody reading, a Write of %d bytes with a deadline %v ahead returned %d, %v; want fewer bytes and an error: %s",
-			len(big), tick, n, err, timeoutError)
+			len(big), tick, r.n, r.err, timeoutError)
 	}
 	c.setWriteDeadline(time.Time{})
-	c.same(c.readFull(n, "what a Write wrote before its deadline"), big[:n], "what a Write wrote before its deadline")
+	c.same(c.readFull(r.n, "what a Write wrote before its deadline"), big[:r.n], "what a Write wrote before its deadline")
 
 	// A deadline set while a Write is blocked ends it, whether in the
 	// future or the past. The Write is blocked: the reader took only part
 	// of it.
 	for _, d := range []time.Duration{tick, -time.Second} {
-		ch := c.goWrite(big)
-		c.same(c.readFull(partK, "the start of a big Write"), big[:partK], "the start of a big Write")
+		ch := c.readStart(big)
 		c.setWriteDeadline(time.Now().Add(d))
-		r := <-ch
+		r, ok := ended(c, ch, max(d, 0)+promptTime, fmt.Sprintf("a Write of %d bytes, blocked when its deadline was set %v from now", len(big), d))
+		if !ok {
+			return
+		}
 		if r.n < partK || r.n >= len(big) || !isTimeout(r.err) {
 			c.t.Fatalf("a Write of %d bytes, blocked after the reader took %d, when its deadline was set %v from now, returned %d, %v; "+
 				"want the count it wrote (at least %d, fewer than %d) and an error: %s", len(big), partK, d, r.n, r.err, partK, len(big), timeoutError)
@@ -1517,8 +1577,7 @@ func testReadBufferNotRetained(c *check) {
 func testWriteBufferNotRetained(c *check) {
 	orig := c.s.bigData()
 	big := slices.Clone(orig)
-	ch := c.goWrite(big)
-	c.same(c.readFull(partK, "the start of a big Write"), orig[:partK], "the start of a big Write")
+	ch := c.readStart(big)
 	deadline := c.writeDeadline() != nil
 	if deadline {
 		c.setWriteDeadline(time.Now())
