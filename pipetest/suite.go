@@ -112,7 +112,9 @@ const (
 //   - RandomMegabyte: a megabyte of random bytes survives Writes and Reads of
 //     random sizes in two goroutines.
 //   - ReadFromWriteTo: io.ReaderFrom and io.WriterTo, where the ends have
-//     them, copy a megabyte without losing a byte.
+//     them, copy a megabyte without losing a byte, ReadFrom from a source
+//     that returns its last bytes with io.EOF; WriteTo into a writer that
+//     fails returns the count the writer took and its error.
 //   - Drain: Drain returns nil at once on an empty pipe, waits while bytes
 //     are unread and returns once the reader has read them, returns the
 //     context's error when it ends first, and an error matching os.ErrClosed
@@ -1662,7 +1664,8 @@ func testRandomMegabyte(c *check) {
 	c.same(got, data, "a megabyte written and read in random sizes")
 }
 
-// chunkReader returns its data in random chunks.
+// chunkReader returns its data in random chunks, the last one with io.EOF,
+// as an io.Reader may.
 type chunkReader struct {
 	data []byte
 	rng  *rand.Rand
@@ -1674,6 +1677,34 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p[:min(len(p), randomSize(r.rng))], r.data)
 	r.data = r.data[n:]
+	if len(r.data) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// refusedError is the error of a refusingWriter.
+type refusedError struct{}
+
+func (refusedError) Error() string { return "the writer takes no more bytes" }
+
+// refusingWriter takes the first limit bytes written to it, then refuses
+// the rest with a refusedError, keeping the first byte it refused.
+type refusingWriter struct {
+	limit   int
+	got     bytes.Buffer
+	refused []byte
+}
+
+func (w *refusingWriter) Write(p []byte) (int, error) {
+	n := min(len(p), w.limit-w.got.Len())
+	w.got.Write(p[:n])
+	if n < len(p) {
+		if w.refused == nil {
+			w.refused = []byte{p[n]}
+		}
+		return n, refusedError{}
+	}
 	return n, nil
 }
 
@@ -1688,40 +1719,55 @@ func testReadFromWriteTo(c *check) {
 	go func() {
 		var n int64
 		var err error
+		what := "ReadFrom"
 		if okRF {
 			func() {
 				defer c.track("ReadFrom", len(data))()
 				n, err = rf.ReadFrom(&chunkReader{data, rand.New(rand.NewPCG(5, 6))})
 			}()
 		} else {
+			what = "Write"
 			var m int
 			m, err = c.write(data)
 			n = int64(m)
 		}
+		// Closed in any case, so that the reader gets to EOF.
+		cerr := c.closeW()
 		if n != int64(len(data)) || err != nil {
-			ch <- fmt.Errorf("copying %d bytes into the pipe returned %d, %v", len(data), n, err)
+			ch <- fmt.Errorf("%s of %d bytes returned %d, %v; want %[2]d, nil", what, len(data), n, err)
 			return
 		}
-		ch <- c.closeW()
+		ch <- cerr
 	}()
-	var got bytes.Buffer
-	if okWT {
-		var n int64
-		var err error
-		func() {
-			defer c.track("WriteTo", -1)()
-			n, err = wt.WriteTo(&got)
-		}()
-		if n != int64(got.Len()) || err != nil {
-			c.t.Fatalf("WriteTo returned %d, %v, having written %d bytes; want the count, nil", n, err, got.Len())
+	if !okWT {
+		got := c.readAll("a megabyte copied with ReadFrom")
+		if err := <-ch; err != nil {
+			c.t.Fatal(err)
 		}
-	} else {
-		got.Write(c.readAll("a megabyte copied with ReadFrom"))
+		c.same(got, data, "a megabyte copied with ReadFrom")
+		return
 	}
-	if err := <-ch; err != nil {
-		c.t.Fatal(err)
+	// WriteTo copies into a writer that refuses the last byte: it must
+	// return the count the writer took, and its error.
+	dst := &refusingWriter{limit: len(data) - 1}
+	var n int64
+	var err error
+	func() {
+		defer c.track("WriteTo", -1)()
+		n, err = wt.WriteTo(dst)
+	}()
+	if err != nil && !errors.Is(err, refusedError{}) {
+		c.t.Fatalf("WriteTo returned %d, %v, having written %d bytes; want it to copy until its writer refuses the last byte",
+			n, err, dst.got.Len())
 	}
-	c.same(got.Bytes(), data, "a megabyte copied with ReadFrom and WriteTo")
+	if werr := <-ch; werr != nil {
+		c.t.Fatal(werr)
+	}
+	c.same(append(dst.got.Bytes(), dst.refused...), data, "a megabyte copied with ReadFrom and WriteTo")
+	if n != int64(dst.got.Len()) || !errors.Is(err, refusedError{}) {
+		c.t.Fatalf("WriteTo into a writer that took %d bytes and refused the next returned %d, %v; want %d and the writer's error, %q",
+			dst.got.Len(), n, err, dst.got.Len(), refusedError{})
+	}
 }
 
 func testDrain(c *check) {
