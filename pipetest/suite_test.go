@@ -254,19 +254,34 @@ func verdict(out, test string) string {
 // runCatch runs the calling test again in a new run of the test binary,
 // with catchEnv set to pipe, and returns its verbose output, which it logs
 // if the test fails. Flags replace the default -test.run and -test.timeout.
-// runCatch fails the test unless that run fails without a data race; and
-// without a panic, unless pipe is "deaf"; and without a watchdog message,
-// unless pipe is "stuck" or "deaf".
+// runCatch fails the test unless that run fails as checkCatch requires.
 func runCatch(t *testing.T, pipe string, flags ...string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the test binary again")
 	}
 	t.Parallel()
-	is := is.New(t)
+	return checkCatch(t, catch(t.Name(), pipe, flags...))
+}
+
+// catchRun is a run of the test binary by catch.
+type catchRun struct {
+	test, pipe string // as passed to catch
+	out        string // stdout and stderr
+	err        error  // from running it
+}
+
+// catch runs the test binary with -test.run selecting test, with catchEnv
+// set to pipe, and returns its verbose output. Flags replace the default
+// -test.run and -test.timeout. It may run in any goroutine.
+func catch(test, pipe string, flags ...string) catchRun {
+	run := catchRun{test: test, pipe: pipe}
 	exe, err := os.Executable()
-	is.NoErr(err) // finding the test binary
-	args := append([]string{"-test.run=^" + t.Name() + "$", "-test.v", "-test.count=1", "-test.timeout=2m"}, flags...)
+	if err != nil {
+		run.err = fmt.Errorf("finding the test binary: %w", err)
+		return run
+	}
+	args := append([]string{"-test.run=^" + test + "$", "-test.v", "-test.count=1", "-test.timeout=2m"}, flags...)
 	cmd := exec.Command(exe, args...)
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); k != pipetest.ChildEnv && k != catchEnv && k != "GORACE" {
@@ -275,20 +290,31 @@ func runCatch(t *testing.T, pipe string, flags ...string) string {
 	}
 	cmd.Env = append(cmd.Env, catchEnv+"="+pipe, "GORACE=atexit_sleep_ms=0")
 	out, err := cmd.CombinedOutput()
+	run.out, run.err = string(out), err
+	return run
+}
+
+// checkCatch returns the output of run, which it logs if t fails. It fails t
+// unless run failed without a data race; and without a panic, unless its pipe
+// is "deaf"; and without a watchdog message, unless its pipe is "stuck" or
+// "deaf".
+func checkCatch(t *testing.T, run catchRun) string {
+	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("the run of TestPipe on %s printed:\n%s", pipe, out)
+			t.Logf("the run of TestPipe on %s printed:\n%s", run.pipe, run.out)
 		}
 	})
+	is := is.New(t)
 	var ee *exec.ExitError
-	is.True(errors.As(err, &ee))                         // the run of TestPipe on this pipe fails
-	is.True(!strings.Contains(string(out), "DATA RACE")) // without a data race
-	if pipe != "deaf" {
-		is.True(!strings.Contains(string(out), "panic:"))                              // nor a panic (a watchdog that gave up)
-		is.True(strings.Contains(string(out), fmt.Sprintf("--- FAIL: %s ", t.Name()))) // the test that ran TestPipe is the one that failed
+	is.True(errors.As(run.err, &ee))                 // the run of TestPipe on this pipe fails
+	is.True(!strings.Contains(run.out, "DATA RACE")) // without a data race
+	if run.pipe != "deaf" {
+		is.True(!strings.Contains(run.out, "panic:"))                              // nor a panic (a watchdog that gave up)
+		is.True(strings.Contains(run.out, fmt.Sprintf("--- FAIL: %s ", run.test))) // the test that ran TestPipe is the one that failed
 	}
-	if pipe != "stuck" && pipe != "deaf" {
-		is.True(!strings.Contains(string(out), "watchdog")) // and no sub-test hung
+	if run.pipe != "stuck" && run.pipe != "deaf" {
+		is.True(!strings.Contains(run.out, "watchdog")) // and no sub-test hung
 	}
-	return string(out)
+	return run.out
 }
