@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
@@ -953,5 +952,5 @@ func (e *brokenPipeError) Unwrap() error        { return e.err }
 func (e *brokenPipeError) Is(target error) bool { return target == anonpipe.ErrBrokenPipe }
 
 func brokenPipe(op string) error {
-	return &brokenPipeError{pathError(op, syscall.EPIPE)}
+	return &brokenPipeError{pathError(op, epipe())}
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -728,7 +727,7 @@ func isClosed(err error) bool {
 // isBroken reports whether err is a broken pipe: anonpipe's, or the EPIPE of
 // a bare *os.File.
 func isBroken(err error) bool {
-	return errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, syscall.EPIPE)
+	return errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, epipe())
 }
 
 // pattern returns n pseudo-random bytes drawn from seed.
