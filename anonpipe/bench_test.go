@@ -43,11 +43,6 @@ var benchPipeSizes = []struct {
 	n    int // 0 for the kernel's default
 }{{"default", 0}, {"1MiB", 1 << 20}}
 
-// benchEnv is the environment of a benchmark's child playing role.
-func benchEnv(role string) []string {
-	return append(os.Environ(), childEnv+"="+role, "GORACE=atexit_sleep_ms=0")
-}
-
 // sink drains r with reads of chunk bytes, then reports the byte count on
 // ack. It first sends one byte on ack, so the parent can start its clock
 // once the child runs.
@@ -167,7 +162,7 @@ func startBenchChild(b *testing.B, kind, role string, pipeSize int, busy time.Du
 			b.Fatal(err)
 		}
 		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = benchEnv(role + "-os")
+		cmd.Env = childEnviron(b, role+"-os")
 		cmd.Stderr = os.Stderr
 		cmd.ExtraFiles = []*os.File{dr, uw}
 		err = cmd.Start()
@@ -184,7 +179,7 @@ func startBenchChild(b *testing.B, kind, role string, pipeSize int, busy time.Du
 		}}
 	case "anonpipe":
 		cmd := anonpipe.Command(os.Args[0])
-		cmd.Env = benchEnv(role)
+		cmd.Env = childEnviron(b, role)
 		cmd.Stderr = os.Stderr
 		var opts []anonpipe.Option
 		if pipeSize > 0 {
@@ -522,7 +517,7 @@ func benchCopied(b *testing.B, n int64, err, helperErr error) {
 // alternates the two within one run and reports both, for a ratio that
 // such drift does not skew.
 func BenchmarkSpawn(b *testing.B) {
-	env := benchEnv("exit")
+	env := childEnviron(b, "exit")
 	report := func(b *testing.B, total time.Duration, n int, unit string) {
 		b.ReportMetric(float64(total.Nanoseconds())/float64(n)/1e3, unit)
 	}

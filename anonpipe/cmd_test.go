@@ -233,8 +233,8 @@ func TestOutputKeepsStderrAsExecDoes(t *testing.T) {
 			var got *exec.ExitError
 			is.True(errors.As(err, &got)) // the child fails
 
-			ec := exec.Command(os.Args[0], fmt.Sprint(n))
-			ec.Env = append(os.Environ(), childEnv+"=stderr-fail", "GORACE=atexit_sleep_ms=0")
+			ec := child(t, "stderr-fail", fmt.Sprint(n)).Cmd
+			ec.Stderr = nil
 			_, err = ec.Output()
 			var want *exec.ExitError
 			is.True(errors.As(err, &want)) // the same child run by exec fails too
@@ -248,7 +248,7 @@ func TestOutputKeepsStderrAsExecDoes(t *testing.T) {
 func TestWrappingAnExistingCmd(t *testing.T) {
 	is := is.New(t)
 	ec := exec.Command(os.Args[0])
-	ec.Env = append(os.Environ(), childEnv+"=cat", "GORACE=atexit_sleep_ms=0")
+	ec.Env = childEnviron(t, "cat")
 	c := &anonpipe.Cmd{Cmd: ec}
 	w, h, err := c.ToChild()
 	is.NoErr(err) // attaching to a wrapped exec.Cmd

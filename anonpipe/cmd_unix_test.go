@@ -167,8 +167,7 @@ func TestChildRefusesWrongDescriptors(t *testing.T) {
 // the parent's ends anyway. Its exit code says what went wrong.
 func childWaitFails([]string) int {
 	signal.Ignore(syscall.SIGCHLD)
-	c := anonpipe.Command(os.Args[0])
-	c.Env = append(os.Environ(), childEnv+"=exit")
+	c := grandchild("exit")
 	w, _, err := c.ToChild()
 	if err != nil {
 		return fail("ToChild: %v", err)

@@ -2,7 +2,6 @@ package anonpipe_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -400,14 +399,11 @@ func feedAsync(w io.WriteCloser, data []byte) <-chan error {
 	return done
 }
 
-// plainChild is a plain exec.Cmd, not a Cmd, that re-runs the test binary
-// as the named child: a consumer started as any program would start one.
+// plainChild is the plain exec.Cmd inside a Cmd that re-runs the test
+// binary as the named child, to be run by exec.Cmd's own methods: a
+// consumer started as any program would start one.
 func plainChild(t *testing.T, name string, args ...string) *exec.Cmd {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	c := exec.CommandContext(ctx, os.Args[0], args...)
-	c.Env = append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0")
-	c.Stderr = os.Stderr
+	c := child(t, name, args...).Cmd
 	// Bounds the wait for the copy into the child's stdin, should it hang.
 	c.WaitDelay = 30 * time.Second
 	return c

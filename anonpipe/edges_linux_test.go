@@ -150,12 +150,12 @@ func TestFileHandsOnABlockingDescriptor(t *testing.T) {
 		is.NoErr(err) // making a pipe
 		defer r.Close()
 		defer w.Close()
-		gc := grandchildCmd([]string{"self", "blocking", "1"})
-		gc.Stdout, gc.Stderr = w.File(), os.Stderr
-		is.NoErr(gc.Run()) // a process given the Writer's File gets a blocking descriptor
-		gc = grandchildCmd([]string{"self", "blocking", "0"})
-		gc.Stdin, gc.Stderr = r.File(), os.Stderr
-		is.NoErr(gc.Run()) // and so does one given the Reader's
+		c := child(t, "blocking", "1")
+		c.Stdout = w.File()
+		is.NoErr(c.Run()) // a process given the Writer's File gets a blocking descriptor
+		c = child(t, "blocking", "0")
+		c.Stdin = r.File()
+		is.NoErr(c.Run()) // and so does one given the Reader's
 	})
 	for _, dir := range []string{"r", "w"} {
 		t.Run("Open/"+dir, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
+	"github.com/anonpipe/anonpipe/pipetest"
 	"golang.org/x/sys/unix"
 )
 
@@ -139,7 +140,7 @@ func grandchildCmd(args []string) *exec.Cmd {
 		return exec.Command(args[0], args[1:]...)
 	}
 	cmd := exec.Command(os.Args[0], args[2:]...)
-	cmd.Env = append(os.Environ(), childEnv+"="+args[1]) // the last of a key wins
+	cmd.Env = append(os.Environ(), pipetest.ChildEnv+"="+args[1]) // the last of a key wins
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
+	"github.com/anonpipe/anonpipe/pipetest"
 )
 
 // The parent side: send a child a private stream of data besides its stdin.
@@ -18,7 +19,7 @@ import (
 // calls OpenReader on that argument will do.
 func ExampleCmd_ToChild() {
 	cmd := anonpipe.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "ANONPIPE_TEST_CHILD=cat")
+	cmd.Env = append(os.Environ(), pipetest.ChildEnv+"=cat")
 	cmd.Stdout = os.Stdout
 
 	w, handle, err := cmd.ToChild()
@@ -43,7 +44,7 @@ func ExampleCmd_ToChild() {
 // the pipe named by its first argument.
 func ExampleCmd_FromChild() {
 	cmd := anonpipe.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "ANONPIPE_TEST_CHILD=write")
+	cmd.Env = append(os.Environ(), pipetest.ChildEnv+"=write")
 
 	r, handle, err := cmd.FromChild()
 	if err != nil {

@@ -32,16 +32,15 @@ echo "bash child: $n lines" >&2
 	echoThroughPeer(t, c, w, r, "sh:", 200)
 }
 
-// pythonParent starts the Go child (this test binary in the rel-interop
-// role) with two pipes passed by pass_fds, sends it argv[2] lines and checks
-// every answer.
+// pythonParent starts the Go child (this test binary, in the rel-interop
+// role its environment names) with two pipes passed by pass_fds, sends it
+// argv[2] lines and checks every answer.
 const pythonParent = `
 import os, subprocess, sys
 binary, n = sys.argv[1], int(sys.argv[2])
 to_r, to_w = os.pipe()
 from_r, from_w = os.pipe()
-env = dict(os.environ, ANONPIPE_TEST_CHILD="rel-interop", GORACE="atexit_sleep_ms=0")
-p = subprocess.Popen([binary, str(to_r), str(from_w)], pass_fds=(to_r, from_w), env=env)
+p = subprocess.Popen([binary, str(to_r), str(from_w)], pass_fds=(to_r, from_w))
 os.close(to_r)
 os.close(from_w)
 w = os.fdopen(to_w, "w")
@@ -66,6 +65,7 @@ func TestReliabilityInteropPythonParentGoChild(t *testing.T) {
 	is := is.New(t)
 	py := needTool(t, "python3")
 	c := exec.Command(py, "-c", pythonParent, os.Args[0], "500")
+	c.Env = childEnviron(t, "rel-interop") // for the Go child, which inherits it
 	out, err := c.CombinedOutput()
 	is.NoErr(err)                                                                                    // the Python parent and the Go child both succeed
 	is.True(strings.Contains(string(out), "python parent: 500 lines answered, child exit status 0")) // Python saw every answer
@@ -73,19 +73,16 @@ func TestReliabilityInteropPythonParentGoChild(t *testing.T) {
 	t.Logf("python3 parent with pass_fds, Go child with OpenReader/OpenWriter and Drain: %q", out)
 }
 
-// nodeParent starts the Go child with extra 'pipe' entries in its stdio
-// array, which Node.js makes as socketpairs: one at descriptor 3 for both
-// directions (argv[3] == "one", the child answers on a duplicate of it), or
-// 3 and 4 (argv[3] == "two").
+// nodeParent starts the Go child, as pythonParent does, with extra 'pipe'
+// entries in its stdio array, which Node.js makes as socketpairs: one at
+// descriptor 3 for both directions (argv[3] == "one", the child answers on a
+// duplicate of it), or 3 and 4 (argv[3] == "two").
 const nodeParent = `
 const { spawn } = require("child_process");
 const [binary, n, mode] = [process.argv[1], Number(process.argv[2]), process.argv[3]];
 const stdio = ["ignore", "inherit", "inherit", "pipe"];
 if (mode === "two") stdio.push("pipe");
-const child = spawn(binary, mode === "two" ? ["3", "4"] : ["3", "dup"], {
-  stdio,
-  env: { ...process.env, ANONPIPE_TEST_CHILD: "rel-interop", GORACE: "atexit_sleep_ms=0" },
-});
+const child = spawn(binary, mode === "two" ? ["3", "4"] : ["3", "dup"], { stdio });
 const out = child.stdio[3], back = child.stdio[mode === "two" ? 4 : 3];
 const line = (i) => "line " + i + " " + "x".repeat(i % 97);
 let i = 0, buf = "";
@@ -118,6 +115,7 @@ func TestReliabilityInteropNodeParentGoChild(t *testing.T) {
 		t.Run(mode+" socket", func(t *testing.T) {
 			is := is.New(t)
 			c := exec.Command(node, "-e", nodeParent, os.Args[0], "300", mode)
+			c.Env = childEnviron(t, "rel-interop") // for the Go child, which inherits it
 			out, err := c.CombinedOutput()
 			is.NoErr(err)                                                                                  // the Node.js parent and the Go child both succeed
 			is.True(strings.Contains(string(out), "node parent: 300 lines answered, child exit status 0")) // Node.js saw every answer

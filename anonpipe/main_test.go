@@ -2,7 +2,6 @@ package anonpipe_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,13 +12,12 @@ import (
 	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
+	"github.com/anonpipe/anonpipe/pipetest"
 )
 
-// childEnv names the child role a re-executed test binary plays.
-const childEnv = "ANONPIPE_TEST_CHILD"
-
-// children are the roles the test binary plays when re-executed by child().
-// Each gets the arguments after the binary's name and returns an exit code.
+// children are the roles the test binary plays when pipetest.Command
+// re-executes it. Each gets the arguments after the binary's name and
+// returns an exit code.
 func children() map[string]func(args []string) int {
 	m := map[string]func(args []string) int{
 		"cat":         childCat,
@@ -41,28 +39,38 @@ func children() map[string]func(args []string) int {
 }
 
 func TestMain(m *testing.M) {
-	if name := os.Getenv(childEnv); name != "" {
-		run, ok := children()[name]
-		if !ok {
-			fmt.Fprintf(os.Stderr, "unknown child %q\n", name)
-			os.Exit(2)
-		}
-		os.Exit(run(os.Args[1:]))
+	if os.Getenv(pipetest.ChildEnv) == "" {
+		// Not in children: a child that starts a process before it opens
+		// its ends passes them on, as TestReliabilitySecurityNoEndIsInheritable shows.
+		closeInheritedOnExec()
 	}
-	closeInheritedOnExec()
-	os.Exit(m.Run())
+	pipetest.Main(m, children())
 }
 
-// child returns a command that re-runs the test binary as the named child.
-// It is killed when the test ends.
+// child returns a command that re-runs the test binary as the named child,
+// as pipetest.Command does: bounded by the test's deadline, its standard
+// error in the test's log, killed and waited for when the test ends.
 func child(t testing.TB, name string, args ...string) *anonpipe.Cmd {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	c := anonpipe.CommandContext(ctx, os.Args[0], args...)
-	c.Env = append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0")
+	t.Helper()
+	return pipetest.Command(t, name, args...)
+}
+
+// childEnviron is the environment pipetest.Command gives the named child,
+// for commands it does not make: exec.Cmds, other languages' parents of a
+// Go child, and children started in loops too long to register a cleanup
+// for each.
+func childEnviron(t testing.TB, name string) []string {
+	t.Helper()
+	return pipetest.Command(t, name).Env
+}
+
+// grandchild returns a command that runs this test binary again in role,
+// for use in a child, whose environment already has what pipetest.Command
+// gave it. Its standard error is the child's.
+func grandchild(role string, args ...string) *anonpipe.Cmd {
+	c := anonpipe.Command(os.Args[0], args...)
+	c.Env = append(os.Environ(), pipetest.ChildEnv+"="+role) // the last of a key wins
 	c.Stderr = os.Stderr
-	c.WaitDelay = 10 * time.Second
-	t.Cleanup(func() { c.Close() })
 	return c
 }
 

@@ -490,15 +490,6 @@ func errClass(err error) string {
 	return "other: " + err.Error()
 }
 
-// grandchild returns a command that runs this test binary again in role,
-// for use in a child.
-func grandchild(role string, args ...string) *anonpipe.Cmd {
-	c := anonpipe.Command(os.Args[0], args...)
-	c.Env = append(os.Environ(), childEnv+"="+role)
-	c.Stderr = os.Stderr
-	return c
-}
-
 // stderrPipe gives c a pipe for its standard error, which its children
 // inherit, and returns the read end. It reaches EOF only when every process
 // holding the write end has exited, and is how a grandchild reports.
@@ -731,7 +722,7 @@ func TestReliabilityGrandchild(t *testing.T) {
 }
 
 // newCycleCmd returns a child command for the leak cycles, which start too
-// many children to register a cleanup for each as child() does.
+// many children to register a cleanup for each as pipetest.Command does.
 func newCycleCmd(env []string) *anonpipe.Cmd {
 	c := anonpipe.Command(os.Args[0])
 	c.Env = env
@@ -757,7 +748,7 @@ func settledGoroutines(want int) int {
 func TestReliabilityStartWaitCycles(t *testing.T) {
 	is := is.New(t)
 	sc := scale()
-	env := append(os.Environ(), childEnv+"=echo", "GORACE=atexit_sleep_ms=0")
+	env := childEnviron(t, "echo")
 	cycle := func(i int) error {
 		c := newCycleCmd(env)
 		defer c.Close()
@@ -854,7 +845,7 @@ func TestReliabilityConcurrentChildren(t *testing.T) {
 	}
 	sibs := make([]sibling, n)
 	var started, eofs sync.WaitGroup
-	env := append(os.Environ(), childEnv+"=rel-sibling", "GORACE=atexit_sleep_ms=0")
+	env := childEnviron(t, "rel-sibling")
 	start := time.Now()
 	for i := range sibs {
 		started.Add(1)
@@ -930,7 +921,7 @@ func TestReliabilityLoadPingPong(t *testing.T) {
 	}
 	results := make([]result, sc.goroutines)
 	var wg sync.WaitGroup
-	env := append(os.Environ(), childEnv+"=echo", "GORACE=atexit_sleep_ms=0")
+	env := childEnviron(t, "echo")
 	ready := make(chan struct{})
 	var startWG sync.WaitGroup
 	for id := range sc.goroutines {
