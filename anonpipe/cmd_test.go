@@ -115,18 +115,6 @@ func TestDrainAcrossProcesses(t *testing.T) {
 	is.Equal(out.String(), "SYNC\n")        // the child got what was drained
 }
 
-func TestChildDeadlinesAndClose(t *testing.T) {
-	is := is.New(t)
-	c := child(t, "deadline")
-	w, h, err := c.ToChild()
-	is.NoErr(err) // attaching a pipe the parent keeps silent
-	defer w.Close()
-	c.Args = append(c.Args, h)
-	out, err := c.Output()
-	is.NoErr(err)                                                                     // the child's checks passed
-	is.Equal(lines(string(out)), []string{childDeadlineLine, "close unblocked read"}) // deadlines (where the OS has them) and Close work in the child
-}
-
 func TestFailedStartLeaksNothing(t *testing.T) {
 	is := is.New(t)
 	before, countable := fdCount()

@@ -9,10 +9,6 @@ import (
 	"github.com/matryer/is"
 )
 
-// childDeadlineLine is what childDeadline reports of deadlines: Windows
-// anonymous pipes refuse them.
-const childDeadlineLine = "no deadlines"
-
 func TestDeadlinesAreRefusedOnWindows(t *testing.T) {
 	is := is.New(t)
 	r, w := pipe(t)

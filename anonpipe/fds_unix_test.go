@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
 	"golang.org/x/sys/unix"
@@ -56,6 +57,12 @@ func childFDs(args []string) int {
 	return 0
 }
 
+// lines splits s, such as what childFDs prints, into lines, dropping the
+// last empty one.
+func lines(s string) []string {
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
 // closeInheritedOnExec marks close-on-exec every descriptor this test binary
 // inherited beyond stdio, such as those a shell or CI runner leaked to it, so
 // that the children's descriptor lists show only what anonpipe handed them.
@@ -72,4 +79,11 @@ func addPlatformChildren(m map[string]func([]string) int) {
 	m["stdio-closed"] = childStdioClosed
 	m["wait-fails"] = childWaitFails
 	addEdgeChildren(m)
+}
+
+// inherit hands f to c's child, after the files already in ExtraFiles, and
+// returns its handle string there.
+func inherit(_ *testing.T, c *anonpipe.Cmd, f *os.File) string {
+	c.ExtraFiles = append(c.ExtraFiles, f)
+	return strconv.Itoa(2 + len(c.ExtraFiles))
 }

@@ -7,9 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
 	"github.com/anonpipe/anonpipe/pipetest"
@@ -26,7 +24,6 @@ func children() map[string]func(args []string) int {
 		"closewriter": childCloseWriter,
 		"exit":        func([]string) int { return 0 },
 		"fail":        func([]string) int { return 1 },
-		"deadline":    childDeadline,
 		"open":        childOpen,
 		"write":       childWrite,
 		"stderr-fail": childStderrFail,
@@ -165,45 +162,6 @@ func childCloseWriter(args []string) int {
 	return 0
 }
 
-// childDeadline checks, in the child, that deadlines and Close work on an
-// end opened from a handle. It reads from args[0], which the parent never
-// writes to, and prints one line per check that passed: "deadline exceeded",
-// or "no deadlines" where the end refuses them (Windows), then "close
-// unblocked read".
-func childDeadline(args []string) int {
-	r, err := anonpipe.OpenReader(args[0])
-	if err != nil {
-		return fail("%v", err)
-	}
-	switch err := r.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); {
-	case errors.Is(err, os.ErrNoDeadline):
-		fmt.Println("no deadlines")
-	case err != nil:
-		return fail("SetReadDeadline: %v", err)
-	default:
-		if _, err := r.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
-			return fail("read with deadline: %v", err)
-		}
-		fmt.Println("deadline exceeded")
-		if err := r.SetReadDeadline(time.Time{}); err != nil {
-			return fail("clearing deadline: %v", err)
-		}
-	}
-	done := make(chan error)
-	go func() {
-		_, err := r.Read(make([]byte, 1))
-		done <- err
-	}()
-	if err := r.Close(); err != nil {
-		return fail("close: %v", err)
-	}
-	if err := <-done; !errors.Is(err, os.ErrClosed) {
-		return fail("read after close: %v", err)
-	}
-	fmt.Println("close unblocked read")
-	return 0
-}
-
 // childOpen tries OpenReader (args[1] == "r") or OpenWriter on args[0] and
 // prints the error, or "ok".
 func childOpen(args []string) int {
@@ -272,9 +230,4 @@ func childHead(args []string) int {
 		return fail("read: %v", err)
 	}
 	return 0
-}
-
-// lines splits s into lines, dropping the last empty one.
-func lines(s string) []string {
-	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
