@@ -15,7 +15,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(exampletest.Main(m, "."))
+	os.Exit(exampletest.Main(m, nil, "."))
 }
 
 func client(t *testing.T, args ...string) *exec.Cmd {

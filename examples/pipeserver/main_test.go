@@ -8,26 +8,30 @@ import (
 	"testing"
 
 	"github.com/anonpipe/anonpipe/examples/internal/exampletest"
+	"github.com/anonpipe/anonpipe/pipetest"
 	"github.com/matryer/is"
 )
 
-// exitEnv makes this test binary, run as a client by pipeserver, exit at
-// once without reading its pipe: a portable stand-in for true(1).
-const exitEnv = "PIPESERVER_TEST_EXIT_AT_ONCE"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(exitEnv) == "1" {
-		os.Exit(0)
-	}
-	os.Exit(exampletest.Main(m, ".", "../pipeclient"))
+	os.Exit(exampletest.Main(m, map[string]func([]string) int{
+		// A client that exits at once without reading its pipe: a portable
+		// stand-in for true(1).
+		"exit": func([]string) int { return 0 },
+	}, ".", "../pipeclient"))
+}
+
+// serverCommand returns pipeserver with args and stdin.
+func serverCommand(t *testing.T, stdin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exampletest.Command(t, exampletest.Bin("pipeserver"), args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	return cmd
 }
 
 // server runs pipeserver with args and stdin.
 func server(t *testing.T, stdin string, args ...string) exampletest.Result {
 	t.Helper()
-	cmd := exampletest.Command(t, exampletest.Bin("pipeserver"), args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	return exampletest.Run(t, cmd)
+	return exampletest.Run(t, serverCommand(t, stdin, args...))
 }
 
 // checkEchoed checks a successful run of the Go client for the input lines.
@@ -114,8 +118,9 @@ func TestClientExitsAtOnce(t *testing.T) {
 	is := is.New(t)
 	exe, err := os.Executable()
 	is.NoErr(err) // finding the test binary
-	t.Setenv(exitEnv, "1")
-	res := server(t, input, exe)
+	cmd := serverCommand(t, input, exe)
+	cmd.Env = append(cmd.Env, pipetest.ChildEnv+"=exit") // which pipeserver's client, this test binary, inherits
+	res := exampletest.Run(t, cmd)
 	checkFailed(t, res)
 	is.True(strings.Contains(res.Stderr, "broken pipe") || runtime.GOOS == "windows")    // the reason is the broken pipe
 	is.True(strings.Contains(res.Stdout, "[SERVER] Client quit. Server terminating.\n")) // the client is waited for

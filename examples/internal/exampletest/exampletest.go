@@ -1,10 +1,9 @@
-// Package exampletest builds the example commands and runs them, bounded in
-// time, for the examples' tests.
+// Package exampletest builds the example commands and runs them, through
+// pipetest's harness, for the examples' tests.
 package exampletest
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,13 +14,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/anonpipe/anonpipe/pipetest"
 	"github.com/matryer/is"
 )
-
-// Timeout bounds every command that Command makes.
-const Timeout = 60 * time.Second
 
 // BinEnv names a directory of prebuilt example commands to use instead of
 // building them: under Wine there is no Go toolchain, so scripts/test-windows
@@ -32,8 +28,15 @@ const BinEnv = "ANONPIPE_EXAMPLES_BIN"
 // directory, runs the tests, removes the directory and returns the exit
 // status. If the environment names a directory in BinEnv, the commands are
 // taken from there instead. Call it from TestMain as
-// os.Exit(exampletest.Main(m, pkgs...)).
-func Main(m *testing.M, pkgs ...string) int {
+// os.Exit(exampletest.Main(m, children, pkgs...)).
+//
+// In a test binary started as a child, with pipetest.ChildEnv set, Main
+// builds nothing: it calls pipetest.Main with children, which runs the
+// child and exits.
+func Main(m *testing.M, children map[string]func(args []string) int, pkgs ...string) int {
+	if os.Getenv(pipetest.ChildEnv) != "" {
+		pipetest.Main(m, children)
+	}
 	if os.Getenv(BinEnv) != "" {
 		return m.Run()
 	}
@@ -104,41 +107,20 @@ func Bin(name string) string {
 	return filepath.Join(os.Getenv(BinEnv), name)
 }
 
-// Command returns a command that fails t and is killed if it runs longer
-// than Timeout, and whose Wait waits only a little for descendants that keep
-// its output open after it exits.
+// Command returns the command name, a path such as Bin returns, with args,
+// made as pipetest.Command makes a child, with the program changed: it
+// fails t and is killed a while before t's deadline, fails t if started and
+// not waited for, waits only a little for descendants that keep its output
+// open after it exits, and has GORACE set so that a race-built command
+// exits at once. Its environment is this process's without
+// pipetest.ChildEnv: a test that has the command start this test binary
+// sets it to the child the binary should play.
 func Command(t testing.TB, name string, args ...string) *exec.Cmd {
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Cancel = func() error {
-		t.Errorf("%v: still running after %v: killing it", cmd.Args, Timeout)
-		return cmd.Process.Kill()
-	}
-	cmd.Env = raceEnviron(os.Environ())
-	cmd.WaitDelay = 5 * time.Second
+	t.Helper()
+	cmd := pipetest.Command(t, filepath.Base(name), args...).Cmd
+	cmd.Path, cmd.Args[0] = name, name
+	cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, pipetest.ChildEnv+"=") })
 	return cmd
-}
-
-// raceEnviron returns env with atexit_sleep_ms=0 added to GORACE, so that a
-// race-built command exits at once, keeping the options GORACE has, and an
-// atexit_sleep_ms it sets.
-func raceEnviron(env []string) []string {
-	race := ""
-	out := make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		if k, v, _ := strings.Cut(kv, "="); k == "GORACE" || (runtime.GOOS == "windows" && strings.EqualFold(k, "GORACE")) {
-			race = v
-			continue
-		}
-		out = append(out, kv)
-	}
-	if !slices.ContainsFunc(strings.Fields(race), func(f string) bool {
-		return strings.HasPrefix(f, "atexit_sleep_ms=")
-	}) {
-		race = strings.TrimSpace(race + " atexit_sleep_ms=0")
-	}
-	return append(out, "GORACE="+race)
 }
 
 // Result is what a command printed and how it ended.

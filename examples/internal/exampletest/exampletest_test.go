@@ -1,15 +1,22 @@
 package exampletest
 
 import (
+	"os"
+	"strings"
 	"testing"
 
+	"github.com/anonpipe/anonpipe/pipetest"
 	"github.com/matryer/is"
 )
 
-func TestRaceEnviron(t *testing.T) {
+func TestCommandIsNoChild(t *testing.T) {
 	is := is.New(t)
-	is.Equal(raceEnviron([]string{"A=1"}), []string{"A=1", "GORACE=atexit_sleep_ms=0"}) // GORACE is added
-	is.Equal(raceEnviron([]string{"GORACE=halt_on_error=1 log_path=/tmp/r", "A=1"}),
-		[]string{"A=1", "GORACE=halt_on_error=1 log_path=/tmp/r atexit_sleep_ms=0"}) // a user's GORACE options are kept
-	is.Equal(raceEnviron([]string{"GORACE=atexit_sleep_ms=5"}), []string{"GORACE=atexit_sleep_ms=5"}) // and an atexit_sleep_ms already set
+	exe, err := os.Executable()
+	is.NoErr(err) // finding a program to name
+	cmd := Command(t, exe, "arg")
+	is.Equal(cmd.Path, exe)                  // the command runs the program named
+	is.Equal(cmd.Args, []string{exe, "arg"}) // with the arguments given
+	for _, kv := range cmd.Env {
+		is.True(!strings.HasPrefix(kv, pipetest.ChildEnv+"=")) // and plays no child of pipetest's
+	}
 }
