@@ -20,8 +20,8 @@ import (
 // the polling ends, at most d later; Close waits for that.
 //
 // It applies to the Reader that Pipe, Cmd.FromChild or OpenReader returns;
-// a Writer ignores it. It works on Linux; elsewhere it has no effect.
-// A d of zero or less makes the pipe's creation, or the open, fail.
+// Cmd.ToChild, which returns a Writer, fails with it. It works on Linux;
+// elsewhere it has no effect. A d of zero or less makes the call fail.
 func WithBusyPoll(d time.Duration) Option {
 	if d <= 0 {
 		return func(c *config) {

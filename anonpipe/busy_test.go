@@ -16,10 +16,15 @@ func TestBusyPollOptionChecks(t *testing.T) {
 	is.True(err != nil)                                                  // a zero duration is refused
 	is.True(bytes.Contains([]byte(err.Error()), []byte("WithBusyPoll"))) // by name
 	_, err = anonpipe.OpenReader("3", anonpipe.WithBufferSize(1<<16))
-	is.True(err != nil)                                                    // an opened pipe cannot be sized
-	is.True(bytes.Contains([]byte(err.Error()), []byte("WithBufferSize"))) // the error names the option
-	_, err = anonpipe.OpenWriter("3", anonpipe.WithBusyPoll(-1))
-	is.True(err != nil) // OpenWriter checks its options too
+	is.True(err != nil)                                                                                     // an opened pipe cannot be sized
+	is.Equal(err.Error(), "anonpipe: OpenReader: WithBufferSize applies only to a pipe this process makes") // the error names the call and the option
+	c := anonpipe.Command("true")
+	defer c.Close()
+	_, _, err = c.ToChild(anonpipe.WithBusyPoll(time.Microsecond))
+	is.True(err != nil)                                                               // ToChild returns a Writer, which cannot busy-poll
+	is.Equal(err.Error(), "anonpipe: ToChild: WithBusyPoll applies only to a Reader") // the error names the call and the option
+	_, _, err = c.FromChild(anonpipe.WithBusyPoll(time.Microsecond))
+	is.NoErr(err) // FromChild returns a Reader, which can
 }
 
 // TestBusyPollAcrossProcesses plays ping-pong with a child whose Reader

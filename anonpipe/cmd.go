@@ -90,7 +90,11 @@ func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 	if err := c.canAttach("ToChild"); err != nil {
 		return nil, "", err
 	}
-	r, w, err := Pipe(opts...)
+	cfg, err := newConfig("ToChild", opts, true, false)
+	if err != nil {
+		return nil, "", err
+	}
+	r, w, err := makePipe(cfg)
 	if err != nil {
 		return nil, "", err
 	}
@@ -123,7 +127,11 @@ func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
 	if err := c.canAttach("FromChild"); err != nil {
 		return nil, "", err
 	}
-	r, w, err := Pipe(opts...)
+	cfg, err := newConfig("FromChild", opts, true, true)
+	if err != nil {
+		return nil, "", err
+	}
+	r, w, err := makePipe(cfg)
 	if err != nil {
 		return nil, "", err
 	}

@@ -28,9 +28,9 @@ import (
 // for sockets and named FIFOs, the Reader has deadlines only if the handle
 // came non-blocking.
 //
-// Of the Options, only [WithBusyPoll] applies.
+// Of the Options, only [WithBusyPoll] applies; [WithBufferSize] makes it fail.
 func OpenReader(handle string, opts ...Option) (*Reader, error) {
-	c, err := openConfig(opts)
+	c, err := newConfig("OpenReader", opts, false, true)
 	if err != nil {
 		return nil, err
 	}
@@ -49,12 +49,7 @@ func OpenReader(handle string, opts ...Option) (*Reader, error) {
 // of 1 or 2 stays open for os.Stdout or os.Stderr, and the runtime's panic
 // output, until Close. A write to a broken pipe returns [ErrBrokenPipe]
 // rather than raising SIGPIPE, on every descriptor.
-//
-// It takes the Options OpenReader takes; a Writer ignores [WithBusyPoll].
-func OpenWriter(handle string, opts ...Option) (*Writer, error) {
-	if _, err := openConfig(opts); err != nil {
-		return nil, err
-	}
+func OpenWriter(handle string) (*Writer, error) {
 	f, release, err := open(handle, true)
 	if err != nil {
 		return nil, err
@@ -62,15 +57,6 @@ func OpenWriter(handle string, opts ...Option) (*Writer, error) {
 	w := newWriter(f)
 	w.release = release
 	return w, nil
-}
-
-// openConfig reads the Options given to OpenReader or OpenWriter.
-func openConfig(opts []Option) (config, error) {
-	c, err := newConfig(opts)
-	if err == nil && c.bufferSize > 0 {
-		err = errors.New("anonpipe: WithBufferSize applies only to a pipe this process makes")
-	}
-	return c, err
 }
 
 // parseHandle accepts only the canonical decimal form, so that no two strings

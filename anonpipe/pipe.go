@@ -26,7 +26,9 @@ var ErrBrokenPipe = errors.New("anonpipe: broken pipe")
 // The error's text names the handle and the reason.
 var ErrInvalidHandle = errors.New("anonpipe: invalid handle")
 
-// Option configures a pipe made by [Pipe], [Cmd.ToChild] or [Cmd.FromChild].
+// Option configures a pipe made by [Pipe], [Cmd.ToChild] or [Cmd.FromChild],
+// or the Reader [OpenReader] returns. A call given an Option that does not
+// apply to it, or a nil Option, fails and makes nothing.
 type Option func(*config)
 
 type config struct {
@@ -55,7 +57,10 @@ func WithBufferSize(n int) Option {
 	return func(c *config) { c.bufferSize = n }
 }
 
-func newConfig(opts []Option) (config, error) {
+// newConfig applies opts, given to op, and refuses any that cannot apply
+// there: WithBufferSize where op makes no pipe, WithBusyPoll where op
+// returns no Reader.
+func newConfig(op string, opts []Option, makesPipe, returnsReader bool) (config, error) {
 	var c config
 	for _, o := range opts {
 		if o == nil {
@@ -63,7 +68,24 @@ func newConfig(opts []Option) (config, error) {
 		}
 		o(&c)
 	}
-	return c, c.err
+	switch {
+	case c.err != nil:
+		return c, c.err
+	case c.bufferSize > 0 && !makesPipe:
+		return c, fmt.Errorf("anonpipe: %s: WithBufferSize applies only to a pipe this process makes", op)
+	case c.busyPoll > 0 && !returnsReader:
+		return c, fmt.Errorf("anonpipe: %s: WithBusyPoll applies only to a Reader", op)
+	}
+	return c, nil
+}
+
+// makePipe is Pipe with its options read.
+func makePipe(c config) (*Reader, *Writer, error) {
+	r, w, err := newPipe(c)
+	if err == nil {
+		r.busy = newBusyPoller(r.f, c.busyPoll)
+	}
+	return r, w, err
 }
 
 // Pipe returns a connected pair of ends: bytes written to w can be read from
@@ -75,15 +97,11 @@ func newConfig(opts []Option) (config, error) {
 // descriptors, if an Option is invalid, or if [WithBufferSize] asks for more
 // than the system lets this process have; no end is left open on error.
 func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
-	c, err := newConfig(opts)
+	c, err := newConfig("Pipe", opts, true, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, w, err = newPipe(c)
-	if err == nil {
-		r.busy = newBusyPoller(r.f, c.busyPoll)
-	}
-	return r, w, err
+	return makePipe(c)
 }
 
 // Reader is the read end of a pipe. It implements io.ReadCloser and
