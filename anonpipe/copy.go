@@ -16,11 +16,10 @@ type readerOnly struct{ io.Reader }
 // its own file's, and w's errors must stay w's own (os/exec ignores only
 // the exact error of its stdin pipe's Write, golang/go#9173). A Writer is
 // written through its Write, which reports a broken pipe as ErrBrokenPipe
-// and, on descriptor 1 or 2 or on Windows, keeps the count exact (see
-// fileCopyKeepsCount).
+// and, on Windows, keeps the count exact (see fileCopyKeepsCount).
 func (r *Reader) writeTo(w io.Writer) (int64, error) {
 	pw, isWriter := w.(*Writer)
-	if isWriter && (pw.stdio || !fileCopyKeepsCount) {
+	if isWriter && !fileCopyKeepsCount {
 		return io.Copy(writerOnly{pw}, readerOnly{r.f})
 	}
 	n, handled, err := r.spliceTo(w)
@@ -37,7 +36,7 @@ func (r *Reader) writeTo(w io.Writer) (int64, error) {
 // readFrom is writeTo's counterpart: src's errors are its Read's, and ours
 // are those of the Writer's Write, on whatever path the copy takes.
 func (w *Writer) readFrom(src io.Reader) (int64, error) {
-	if w.stdio || !fileCopyKeepsCount {
+	if !fileCopyKeepsCount {
 		return io.Copy(writerOnly{w}, src)
 	}
 	n, handled, err := w.spliceFrom(src)

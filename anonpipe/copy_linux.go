@@ -149,7 +149,7 @@ func peerOf(x any) (peerEnd, bool) {
 	switch v := x.(type) {
 	case *Reader:
 		f = v.f
-	case *Writer: // never on descriptor 1 or 2: writeTo keeps those to Write
+	case *Writer:
 		f, writer = v.f, true
 	case *os.File:
 		f = v

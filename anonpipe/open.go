@@ -54,9 +54,7 @@ func OpenWriter(handle string) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := newWriter(f)
-	w.release = release
-	return w, nil
+	return &Writer{f: f, release: release}, nil
 }
 
 // parseHandle accepts only the canonical decimal form, so that no two strings

@@ -31,9 +31,16 @@ func reopen(fd int, write bool) *os.File {
 		flag = os.O_WRONLY
 	}
 	// Opening an anonymous pipe never waits for a partner, unlike a FIFO.
-	f, err := os.OpenFile(path, flag, 0)
-	if err != nil {
-		return nil
+	var low []*os.File
+	defer func() { closeFiles(low) }()
+	for {
+		f, err := os.OpenFile(path, flag, 0)
+		if err != nil {
+			return nil
+		}
+		if !onStdio(f) {
+			return f
+		}
+		low = append(low, f)
 	}
-	return f
 }

@@ -186,15 +186,7 @@ func (r *Reader) File() *os.File {
 // io.ReaderFrom. Its methods are safe for concurrent use.
 type Writer struct {
 	f       *os.File
-	stdio   bool   // on descriptor 1 or 2: see writeStdio
 	release func() // after Close: see open
-}
-
-// newWriter wraps the write end f. Any end can be descriptor 1 or 2: one
-// handed over as such, or a new pipe's in a process that closed its
-// standard output or error, as daemons do.
-func newWriter(f *os.File) *Writer {
-	return &Writer{f: f, stdio: onStdio(f)}
 }
 
 // Write writes all of p, blocking while the pipe is full. It returns
@@ -213,10 +205,6 @@ func (w *Writer) Write(p []byte) (int, error) {
 		// A zero-byte WriteFile on a Windows pipe reaches the reader as a
 		// zero-byte read, which looks like EOF.
 		return 0, checkOpen("write", w.f)
-	}
-	if w.stdio {
-		n, err := writeStdio(w.f, p)
-		return n, wrapWriteError(err)
 	}
 	n, err := write(w.f, p)
 	return n, wrapWriteError(err)

@@ -12,7 +12,17 @@ import (
 func newPipe(c config) (*Reader, *Writer, error) {
 	// os.Pipe makes both ends close-on-exec (atomically where pipe2 exists,
 	// under syscall.ForkLock elsewhere) and registers them with the poller.
-	r, w, err := os.Pipe()
+	var r, w *os.File
+	var err error
+	var low []*os.File
+	for {
+		r, w, err = os.Pipe()
+		if err != nil || !onStdio(r) && !onStdio(w) {
+			break
+		}
+		low = append(low, r, w)
+	}
+	closeFiles(low)
 	if err != nil {
 		return nil, nil, fmt.Errorf("anonpipe: %w", err)
 	}
@@ -23,7 +33,29 @@ func newPipe(c config) (*Reader, *Writer, error) {
 			return nil, nil, fmt.Errorf("anonpipe: WithBufferSize(%d): %w", c.bufferSize, err)
 		}
 	}
-	return &Reader{f: r}, newWriter(w), nil
+	return &Reader{f: r}, &Writer{f: w}, nil
+}
+
+// onStdio reports whether f is descriptor 0, 1 or 2, where no end is left.
+// An end lands there only in a process that closed its standard
+// descriptors, as daemons do; then code meaning standard output would write
+// into the pipe, and os.File raises SIGPIPE on a broken pipe at 1 and 2,
+// as for os.Stdout. Whoever finds one keeps it open and makes the end
+// again, which then gets a higher number, and closes it after.
+func onStdio(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	low := false
+	rc.Control(func(fd uintptr) { low = fd <= 2 })
+	return low
+}
+
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 func write(f *os.File, p []byte) (int, error) {

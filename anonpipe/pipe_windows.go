@@ -17,7 +17,7 @@ func newPipe(c config) (*Reader, *Writer, error) {
 	if err := windows.CreatePipe(&r, &w, nil, uint32(c.bufferSize)); err != nil {
 		return nil, nil, fmt.Errorf("anonpipe: CreatePipe: %w", err)
 	}
-	return &Reader{f: os.NewFile(uintptr(r), "|0")}, newWriter(os.NewFile(uintptr(w), "|1")), nil
+	return &Reader{f: os.NewFile(uintptr(r), "|0")}, &Writer{f: os.NewFile(uintptr(w), "|1")}, nil
 }
 
 // writeChunk bounds each WriteFile. A synchronous pipe write that is cut

@@ -11,6 +11,7 @@ import (
 
 	"github.com/anonpipe/anonpipe/anonpipe"
 	"github.com/matryer/is"
+	"golang.org/x/sys/unix"
 )
 
 // childStdoutBroken writes to descriptor 1, whose reader is gone, through
@@ -29,9 +30,11 @@ func childStdoutBroken([]string) int {
 }
 
 // childStdioClosed closes its standard output and error, as a daemon does,
-// so that a new pipe's ends take descriptors 1 and 2, and writes to the
-// pipe once its reader is gone. Its exit code says what happened: with
-// stderr closed it has nowhere else to say it.
+// so that descriptors 1 and 2 are the lowest free ones, where os.File
+// raises SIGPIPE. It makes a pipe, and opens a second write end from a
+// duplicate that lands on 1 (on Linux a new descriptor, which would land on
+// 2), then writes to both once the reader is gone. Its exit code says what
+// happened: with stderr closed it has nowhere else to say it.
 func childStdioClosed([]string) int {
 	os.Stdout.Close()
 	os.Stderr.Close()
@@ -39,18 +42,24 @@ func childStdioClosed([]string) int {
 	if err != nil {
 		return 3
 	}
-	rc, err := w.File().SyscallConn()
+	if ownFD(r) <= 2 || ownFD(w) <= 2 {
+		return 4 // an end of the new pipe is on a standard descriptor
+	}
+	if d, err := unix.Dup(ownFD(w)); err != nil || d != 1 {
+		return 3
+	}
+	w2, err := anonpipe.OpenWriter("1")
 	if err != nil {
 		return 3
 	}
-	var fd uintptr
-	rc.Control(func(d uintptr) { fd = d })
-	if fd != 1 && fd != 2 {
-		return 4 // the test no longer tests what it should
+	if ownFD(w2) <= 2 {
+		return 6 // the opened end is on a standard descriptor
 	}
 	r.Close()
-	if _, err := w.Write([]byte("nobody listens")); !errors.Is(err, anonpipe.ErrBrokenPipe) {
-		return 5
+	for _, w := range []*anonpipe.Writer{w, w2} {
+		if _, err := w.Write([]byte("nobody listens")); !errors.Is(err, anonpipe.ErrBrokenPipe) {
+			return 5
+		}
 	}
 	return 0
 }
@@ -60,7 +69,7 @@ func TestWriterOnDescriptorTwoDoesNotRaiseSIGPIPE(t *testing.T) {
 	c := child(t, "stdio-closed")
 	c.Stderr = nil
 	err := c.Run()
-	is.NoErr(err) // the child exits 0: its Writer landed on descriptor 1 or 2 (else 4), its Write returned ErrBrokenPipe (else 5) and raised no SIGPIPE
+	is.NoErr(err) // the child exits 0: no end landed on descriptors 0 to 2 (else 4 for Pipe, 6 for OpenWriter), and each Write returned ErrBrokenPipe (else 5) without raising SIGPIPE
 }
 
 func TestWriterOnStdoutDoesNotRaiseSIGPIPE(t *testing.T) {

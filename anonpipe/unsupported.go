@@ -35,8 +35,4 @@ func isBrokenPipe(error) bool { return false }
 
 func wrapDeadlineError(err error) error { return err }
 
-func onStdio(*os.File) bool { return false }
-
-func writeStdio(f *os.File, p []byte) (int, error) { return f.Write(p) }
-
 func drain(context.Context, *os.File) error { return errUnsupported }
