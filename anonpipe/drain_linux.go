@@ -3,10 +3,15 @@ package anonpipe
 import (
 	"context"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
+// drain polls, backing off from 50µs to 5ms, the count of bytes written to
+// f and not yet read: FIONREAD on a pipe; on a stream socket SIOCOUTQ, which
+// counts the bytes the peer's kernel has not acknowledged (for a Unix
+// socket, those the peer has not read).
 func drain(ctx context.Context, f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -20,16 +25,34 @@ func drain(ctx context.Context, f *os.File) error {
 	if serr != nil {
 		return &os.PathError{Op: "drain", Path: f.Name(), Err: serr}
 	}
-	// A socket's FIONREAD counts what it can read; what its peer has not
-	// read yet is its output queue.
 	req := uint(unix.TIOCINQ) // FIONREAD
 	if st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		req = unix.SIOCOUTQ
+		req = unix.SIOCOUTQ // a socket's FIONREAD counts what it can read
 	}
-	return pollDrain(ctx, f, func(fd int) (bool, error) {
-		unread, err := pending(fd, req)
-		return unread == 0, err
-	})
+	var timer *time.Timer
+	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 5*time.Millisecond) {
+		var unread int
+		if err := rc.Control(func(fd uintptr) { unread, serr = pending(int(fd), req) }); err != nil {
+			return errClosed("drain", f)
+		}
+		if serr != nil {
+			return &os.PathError{Op: "drain", Path: f.Name(), Err: serr}
+		}
+		if unread == 0 {
+			return nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
 }
 
 // pending reports how many bytes written to fd have not been read yet, asking

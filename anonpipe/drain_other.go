@@ -1,4 +1,4 @@
-//go:build unix && !linux && !darwin && !dragonfly && !freebsd && !netbsd && !openbsd
+//go:build unix && !linux
 
 package anonpipe
 
@@ -10,6 +10,13 @@ import (
 	"runtime"
 )
 
-func drain(context.Context, *os.File) error {
-	return fmt.Errorf("anonpipe: Drain is not implemented on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+// drain is not implemented here. On BSD kernels and macOS the bytes written
+// to a pipe wait in the read end's buffer, and each kernel tells the write
+// end something different about them, if anything; none of that can be run
+// and tested here, so Drain says it is unsupported rather than guess.
+func drain(_ context.Context, f *os.File) error {
+	if err := checkOpen("drain", f); err != nil {
+		return err
+	}
+	return fmt.Errorf("anonpipe: Drain is not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }

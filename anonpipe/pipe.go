@@ -252,25 +252,18 @@ func (w *Writer) SetWriteDeadline(t time.Time) error {
 	return deadlineError("SetWriteDeadline", w.f, w.f.SetWriteDeadline(t))
 }
 
-// Drain waits until the reader has consumed every byte written so far, like
-// .NET's WaitForPipeDrain, but on Unix too and with a context.
+// Drain waits until the reader has read every byte written so far, like
+// .NET's WaitForPipeDrain, but with a context. It flushes nothing: a Write
+// has handed its bytes to the kernel when it returns.
 //
 // It returns nil once the pipe is empty, an error matching [ErrBrokenPipe] if
 // every read end is closed (even if the pipe is empty), ctx.Err() if ctx ends
-// first, and an error matching os.ErrClosed if w is closed. Drain does not
-// flush anything: a Write has already handed its bytes to the kernel when it
-// returns.
+// first, and an error matching os.ErrClosed if w is closed.
 //
-// Drain polls, with a backoff from 50µs to 5ms, what the kernel tells the
-// write end about unread bytes: FIONREAD (SIOCOUTQ for a socket) on Linux,
-// fstat on macOS, FIONWRITE on NetBSD, the free space kqueue reports on
-// DragonFly. On Windows it calls FlushFileBuffers, which the system ends when
-// the reader has read everything. FreeBSD and OpenBSD pipes, and some
-// sockets on BSD, tell the write end nothing about unread bytes: there Drain
-// returns ErrBrokenPipe if the reader is gone, and otherwise an error
-// matching errors.ErrUnsupported that says why, at once rather than after
-// waiting. On the remaining Unix systems (illumos, Solaris, AIX) Drain is
-// not implemented and always returns an error matching
+// It works on Linux and Windows. On a Linux stream socket it returns once
+// the kernel holds nothing of what was sent: for TCP, once the peer's kernel
+// has acknowledged every byte, which does not mean the peer has read them.
+// On other Unix systems Drain returns an error matching
 // errors.ErrUnsupported.
 func (w *Writer) Drain(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
