@@ -10,20 +10,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// busyPoller is a Reader's Read under WithBusyPoll. The poller's wait is
-// still there behind it, so deadlines and Close keep working.
+// busyPoller is a Reader's Read under WithBusyPoll. It reads through the
+// RawConn, so the poller still provides deadlines, Close and the wait once
+// polling gives up.
 type busyPoller struct {
-	f  *os.File
-	rc syscall.RawConn
-	d  time.Duration
-	// poll is b.poll, bound once so that Read allocates nothing.
-	poll func(fd uintptr) bool
+	f   *os.File
+	rc  syscall.RawConn
+	d   time.Duration
+	try func(fd uintptr) bool // b.tryRead, bound once so that Read allocates nothing
 
-	mu   sync.Mutex // guards what follows: one Read at a time uses them
-	p    []byte
-	n    int
-	err  error // the read's own error
-	done bool  // this Read has polled for d already
+	mu  sync.Mutex // held by one Read, for the fields below
+	p   []byte
+	n   int
+	err error
 }
 
 func newBusyPoller(f *os.File, d time.Duration) *busyPoller {
@@ -35,37 +34,33 @@ func newBusyPoller(f *os.File, d time.Duration) *busyPoller {
 		return nil
 	}
 	b := &busyPoller{f: f, rc: rc, d: d}
-	b.poll = b.tryRead
+	b.try = b.tryRead
 	return b
 }
 
-// read is os.File.Read for a non-empty p, polling for up to d before it
-// parks.
+// read is os.File.Read for a non-empty p.
 func (b *busyPoller) read(p []byte) (int, error) {
 	b.mu.Lock()
-	b.p, b.n, b.err, b.done = p, 0, nil, false
-	// RawConn.Read checks the deadline first, as Read does, and parks on
-	// the poller whenever tryRead returns false.
-	err := b.rc.Read(b.poll)
-	n, rerr := b.n, b.err
+	defer b.mu.Unlock()
+	b.p, b.n, b.err = p, 0, nil
+	err := b.rc.Read(b.try)
 	b.p = nil
-	b.mu.Unlock()
 	switch {
-	case rerr != nil:
-		return 0, &os.PathError{Op: "read", Path: b.f.Name(), Err: rerr}
+	case b.err != nil:
+		return 0, &os.PathError{Op: "read", Path: b.f.Name(), Err: b.err}
 	case err != nil:
 		return 0, rawConnError("read", b.f.Name(), err)
-	case n == 0:
+	case b.n == 0:
 		return 0, io.EOF
 	}
-	return n, nil
+	return b.n, nil
 }
 
-// tryRead reads what is there; finding nothing, it tries again, yielding
-// the processor between tries, until d has passed since it first found
-// nothing. Then it lets the poller wait.
+// tryRead reads what is there. Finding nothing, it tries again for up to d,
+// yielding the processor between tries (perhaps to the very writer it waits
+// for), then returns false to let the poller park the goroutine.
 func (b *busyPoller) tryRead(fd uintptr) bool {
-	var start time.Time
+	var start time.Time // of polling: not read unless the pipe is empty
 	for {
 		n, err := unix.Read(int(fd), b.p)
 		switch err {
@@ -79,17 +74,11 @@ func (b *busyPoller) tryRead(fd uintptr) bool {
 			b.err = err
 			return true
 		}
-		if b.done {
+		if start.IsZero() {
+			start = time.Now()
+		} else if time.Since(start) >= b.d {
 			return false
 		}
-		if now := time.Now(); start.IsZero() {
-			start = now
-		} else if now.Sub(start) >= b.d {
-			b.done = true
-			return false
-		}
-		// Let a thread waiting for this processor run: perhaps the very
-		// writer this Read waits for.
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 }
