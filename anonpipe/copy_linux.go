@@ -1,89 +1,63 @@
 package anonpipe
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"net"
 	"os"
-	"reflect"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// Reader.WriteTo and Writer.ReadFrom move bytes with splice(2) between this
-// package's pipe end ("ours") and the other side of the copy ("the peer")
-// when the peer is a regular file, /dev/null or /dev/zero, or a pipe, FIFO or
-// stream socket in non-blocking mode. One splice call links the two
-// descriptors directly, so no byte is ever held anywhere but in them: when
-// splice cannot go on (EINVAL from an O_APPEND file or a file system without
-// splice support, say), the rest of the copy falls back to io.Copy and
-// nothing is lost or repeated.
+// Reader.WriteTo and Writer.ReadFrom move bytes with splice(2) between our
+// pipe end and the other side of the copy, the peer, when the peer is a
+// regular file, /dev/null or /dev/zero, or a non-blocking pipe, FIFO or
+// stream socket. A splice links the two descriptors directly, so no byte is
+// held anywhere else: when splice cannot go on (EINVAL from a file system
+// without splice support, say), io.Copy does the rest and nothing is lost
+// or repeated.
 //
-// Waiting never spins. splice with SPLICE_F_NONBLOCK fails with EAGAIN
-// without telling which descriptor was not ready, so a zero-timeout poll(2)
-// of both names the culprit, and the copy parks on that descriptor's own
-// poller through its syscall.RawConn (Read or Write returning false). A
-// regular file or /dev/null never makes splice wait, so there EAGAIN always
-// means our pipe. The wait on our end obeys this end's deadline and Close;
-// the wait on the peer obeys the peer's, exactly as a Read or Write on it
-// would, and the peer's deadline is also checked before each step taken
-// from our side, as a generic copy checks it at each Read or Write. Each
-// descriptor is used only inside its RawConn callback, so a
-// concurrent Close cannot hand its number to another file meanwhile, and no
-// callback parks while holding the other descriptor, so closing either side
-// never waits on a stalled copy.
+// Each splice runs inside the RawConn callback of the side the copy would
+// wait for, with the other side's descriptor borrowed through Control. So
+// a concurrent Close cannot hand either number to another file meanwhile,
+// the poller resets that side's readiness before the splice that finds it
+// not ready, and no wake-up is lost. splice's EAGAIN does not say which side
+// was not ready; a zero-timeout poll(2) of both does. The wait on our end
+// obeys our deadline and Close, the wait on the peer the peer's, and the
+// peer's deadline is checked before each step, as its Read or Write would
+// check it.
 //
 // golang/go#75304 is the trap avoided here: the standard library's splice
-// into a pipe retries EAGAIN without a poller able to wake it and spins.
+// into a pipe retries EAGAIN without a poller able to wake it, and spins.
 
 const (
-	spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
-	// spliceMax bounds one splice call; the kernel moves at most what the
-	// pipe holds anyway.
-	spliceMax = 1 << 30
-	// spliceBudget is how many bytes one callback moves before giving the
-	// descriptors back, so that a Close waits at most that long.
+	// spliceBudget is what one step moves before it gives the descriptors
+	// back, so that a Close waits at most that long.
 	spliceBudget = 16 << 20
-	// spliceMaxRetries bounds EAGAINs after which poll reports both ends
-	// ready: then splice cannot be trusted to make progress, and the copy
-	// falls back rather than spin.
+	// spliceMaxRetries bounds the EAGAINs in a row after which poll finds
+	// both sides ready (each can be a race with the other side); past it
+	// splice cannot be trusted to progress, and io.Copy does the rest.
 	spliceMaxRetries = 8
-	// spliceMaxIdle bounds EAGAINs in a row without progress, parked or
-	// not, before the copy falls back to io.Copy: a last guard against a
-	// readiness the poller reports but splice never honours.
-	spliceMaxIdle = 1000
 )
 
-// peerKind says how splice treats the peer.
-type peerKind uint8
-
+// What a step asks the copy to do next.
 const (
-	peerNone     peerKind = iota // splice is not used
-	peerFile                     // regular file, /dev/null, /dev/zero: never waits
-	peerPollable                 // non-blocking pipe, FIFO or stream socket
-)
-
-// verdict is what a splice step asks the copy to do next.
-type verdict uint8
-
-const (
-	vAgain    verdict = iota // progress made: call again
-	vDone                    // EOF, or the limit reached
-	vWaitOurs                // our pipe is not ready: park on it
-	vWaitPeer                // the peer is not ready: park on it
-	vFallback                // splice cannot go on: copy the rest with os.File
-	vFailed                  // splice failed with errno
+	stepAgain    = iota // it moved its budget
+	stepDone            // EOF, or the limit reached
+	stepWaitOurs        // our end is not ready
+	stepWaitPeer        // the peer is not ready
+	stepFallback        // splice cannot go on: io.Copy does the rest
+	stepFailed          // splice failed with errno
 )
 
 // spliceTo copies from the pipe to w. handled is false when splice was not
 // usable, or stopped part way without error after n bytes.
 func (r *Reader) spliceTo(w io.Writer) (n int64, handled bool, err error) {
 	if w == io.Discard {
-		// io.Copy(io.Discard, r) is how a pipe is drained. io.Discard
-		// would read it 8 KiB at a time; splicing to /dev/null frees the
-		// pipe's pages without copying them out of the kernel.
+		// Splicing to /dev/null frees the pipe's pages without copying
+		// them out of the kernel, as io.Discard's 8 KiB reads would.
 		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		if err != nil {
 			return 0, false, nil
@@ -95,11 +69,7 @@ func (r *Reader) spliceTo(w io.Writer) (n int64, handled bool, err error) {
 	if !ok {
 		return 0, false, nil
 	}
-	ours, err := r.f.SyscallConn()
-	if err != nil {
-		return 0, false, nil
-	}
-	c := &splicer{ours: ours, ourName: r.f.Name(), peer: peer, toPeer: true, remain: math.MaxInt64}
+	c := splicer{ours: r.f, peer: peer, toPeer: true, remain: math.MaxInt64}
 	return c.run()
 }
 
@@ -118,11 +88,7 @@ func (w *Writer) spliceFrom(src io.Reader) (n int64, handled bool, err error) {
 	if !ok {
 		return 0, false, nil
 	}
-	ours, err := w.f.SyscallConn()
-	if err != nil {
-		return 0, false, nil
-	}
-	c := &splicer{ours: ours, ourName: w.f.Name(), peer: peer, remain: remain}
+	c := splicer{ours: w.f, peer: peer, remain: remain}
 	n, handled, err = c.run()
 	if limited {
 		lr.N -= n
@@ -130,188 +96,170 @@ func (w *Writer) spliceFrom(src io.Reader) (n int64, handled bool, err error) {
 	return n, handled, err
 }
 
-// peerEnd is the other side of a copy. Its errors are reported as its own
-// Write or Read would report them: see spliceError and rawPeerError.
+// peerEnd is the other side of a copy, whose errors are reported as its own
+// Read or Write would report them.
 type peerEnd struct {
 	rc     syscall.RawConn
-	name   string   // an os.File's, whose errors are wrapped here as its methods would
-	conn   net.Conn // a socket's, whose errors net reports itself
+	name   string   // a file's, for errors as os.File's methods make them
+	conn   net.Conn // a socket, for errors as net makes them
 	writer bool     // a Writer, whose Write reports a broken pipe as ErrBrokenPipe
 }
 
 // peerOf accepts only types whose Read and Write are the descriptor's own,
-// so that splicing skips nothing: a type that embeds an *os.File or a
-// net.Conn and overrides Write (to transform or count bytes, say) must see
-// every byte, and gets them through its methods.
+// so that splicing skips nothing: a type of the caller's that embeds an
+// *os.File or a net.Conn, to count or transform bytes say, gets every byte
+// through its methods. It also accepts the wrappers that os.File's and
+// net.TCPConn's ReadFrom and WriteTo hand io.Copy when they cannot copy in
+// the kernel themselves (io.Copy(w, file) reaches Writer.ReadFrom that
+// way), whose methods are all the file's or the conn's but the one they
+// hide; should a Go release rename them, such copies only lose splice.
 func peerOf(x any) (peerEnd, bool) {
-	var f *os.File
-	writer := false
+	var p peerEnd
 	switch v := x.(type) {
 	case *Reader:
-		f = v.f
+		x = v.f
 	case *Writer:
-		f, writer = v.f, true
-	case *os.File:
-		f = v
-	case *net.TCPConn, *net.UnixConn:
-		return connPeer(v.(syscall.Conn))
+		x, p.writer = v.f, true
+	}
+	switch x.(type) {
+	case *os.File, *net.TCPConn, *net.UnixConn:
 	default:
-		sc, ok := x.(syscall.Conn)
-		if !ok || !stdlibCopyWrapper(x) {
-			return peerEnd{}, false
+		switch fmt.Sprintf("%T", x) {
+		case "os.fileWithoutReadFrom", "os.fileWithoutWriteTo",
+			"net.tcpConnWithoutReadFrom", "net.tcpConnWithoutWriteTo":
+		default:
+			return p, false
 		}
-		return connPeer(sc)
 	}
-	if f == nil {
-		return peerEnd{}, false
+	sc, ok := x.(syscall.Conn)
+	if !ok {
+		return p, false
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return peerEnd{}, false
-	}
-	return peerEnd{rc: rc, name: f.Name(), writer: writer}, true
-}
-
-// stdlibCopyWrapper recognises the wrappers that os.File's and
-// net.TCPConn's own ReadFrom and WriteTo hand to io.Copy when they cannot
-// copy in the kernel: an *os.File or *net.TCPConn with ReadFrom or WriteTo
-// hidden, every other method its own. io.Copy(w, f) with an *os.File f
-// reaches Writer.ReadFrom through one of them. Should a Go release rename
-// them, such copies only lose splice.
-func stdlibCopyWrapper(x any) bool {
-	t := reflect.TypeOf(x)
-	if t == nil {
-		return false
-	}
-	switch t.PkgPath() + "." + t.Name() {
-	case "os.fileWithoutReadFrom", "os.fileWithoutWriteTo",
-		"net.tcpConnWithoutReadFrom", "net.tcpConnWithoutWriteTo":
-		return true
-	}
-	return false
-}
-
-// connPeer is the peer behind a socket, or behind os's or net's wrapper of
-// a file or a socket.
-func connPeer(sc syscall.Conn) (peerEnd, bool) {
-	rc, err := sc.SyscallConn()
+	rc, err := sc.SyscallConn() // fails for a nil *os.File
 	if err != nil || rc == nil {
-		return peerEnd{}, false
+		return p, false
 	}
-	p := peerEnd{rc: rc}
-	p.conn, _ = sc.(net.Conn)
-	if nf, ok := sc.(interface{ Name() string }); ok {
-		p.name = nf.Name()
+	p.rc = rc
+	p.conn, _ = x.(net.Conn)
+	if f, ok := x.(interface{ Name() string }); ok {
+		p.name = f.Name()
 	}
 	return p, true
 }
 
-// classify tells how splice can use fd as the peer; dst says the copy
-// writes to it.
-func classify(fd int, dst bool) peerKind {
+// How splice can use a descriptor.
+const (
+	spliceNone   = iota
+	spliceFile   // a regular file, /dev/null or /dev/zero: never waits
+	splicePolled // a non-blocking pipe, FIFO or stream socket: waits on the poller
+)
+
+// spliceKind tells how splice can use fd; dst says the copy writes to it.
+func spliceKind(fd int, dst bool) int {
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil {
-		return peerNone
+		return spliceNone
 	}
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
-		return peerNone
+		return spliceNone
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		if dst && fl&unix.O_APPEND != 0 {
-			return peerNone // splice refuses O_APPEND destinations
+			return spliceNone // splice refuses O_APPEND destinations
 		}
-		return peerFile
+		return spliceFile
 	case unix.S_IFCHR:
-		// /dev/null and /dev/zero (mem devices 3 and 5) never block;
-		// other devices, such as terminals, might, and are not pollable.
+		// /dev/null and /dev/zero (mem devices 3 and 5) never block; other
+		// devices, terminals say, might, and are not on the poller.
 		if unix.Major(st.Rdev) == 1 && (unix.Minor(st.Rdev) == 3 || unix.Minor(st.Rdev) == 5) {
-			return peerFile
+			return spliceFile
 		}
 	case unix.S_IFSOCK:
 		if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
-			return peerNone
+			return spliceNone
 		}
 		fallthrough
 	case unix.S_IFIFO:
-		// Waiting for the peer goes through its poller, which only a
-		// non-blocking descriptor is registered with.
+		// Only a non-blocking descriptor is on the poller, which waits.
 		if fl&unix.O_NONBLOCK != 0 {
-			return peerPollable
+			return splicePolled
 		}
 	}
-	return peerNone
+	return spliceNone
 }
 
-// splicer is one copy between our pipe end and a peer.
+// splicer is one copy between our end and a peer.
 type splicer struct {
-	ours    syscall.RawConn
-	ourName string
+	ours    *os.File
 	peer    peerEnd
-	toPeer  bool // Reader.WriteTo: our pipe is the source
-	kind    peerKind
+	toPeer  bool // Reader.WriteTo: our end is the source
+	polled  bool // the peer is splicePolled, not spliceFile
 	remain  int64
 	n       int64
-	retries int // EAGAINs with both ends ready, since the last progress
-	idle    int // EAGAINs since the last progress
-	errno   error
-	v       verdict
-	ofd     int // our descriptor, while a callback holds it
-	pfd     int // the peer's descriptor, while a callback holds it
+	retries int   // EAGAINs with both sides ready, since the last progress
+	errno   error // of stepFailed
 }
 
 func (c *splicer) run() (int64, bool, error) {
-	if err := c.peer.rc.Control(func(fd uintptr) { c.kind = classify(int(fd), c.toPeer) }); err != nil || c.kind == peerNone {
-		// A closed peer is reported by its own Write or Read, on
-		// io.Copy's path.
+	ours, err := c.ours.SyscallConn()
+	if err != nil {
 		return 0, false, nil
 	}
+	// A closed side is reported by its own Read or Write, on io.Copy's path.
+	ourKind, peerKind := spliceNone, spliceNone
+	if ours.Control(func(fd uintptr) { ourKind = spliceKind(int(fd), !c.toPeer) }) != nil || ourKind != splicePolled {
+		return 0, false, nil
+	}
+	if c.peer.rc.Control(func(fd uintptr) { peerKind = spliceKind(int(fd), c.toPeer) }) != nil || peerKind == spliceNone {
+		return 0, false, nil
+	}
+	c.polled = peerKind == splicePolled
+	waitOurs, waitPeer := ours.Write, c.peer.rc.Read
+	ourOp, peerOp := "write", "read"
+	if c.toPeer {
+		waitOurs, waitPeer = ours.Read, c.peer.rc.Write
+		ourOp, peerOp = "read", "write"
+	}
+
+	// Each callback holds its side's descriptor and borrows the other's
+	// only for the step, never while parked, so closing either side never
+	// waits for a stalled copy.
+	var next int
+	var ofd, pfd int
 	var ourErr, peerErr error
-	stepWithPeer := func(pfd uintptr) { c.v = c.step(c.ofd, int(pfd)) }
-	stepWithOurs := func(ofd uintptr) { c.v = c.step(int(ofd), c.pfd) }
-	// Each callback holds its own descriptor and borrows the other's with
-	// Control only for the step, never while parked. Control takes no
-	// lock, so a concurrent Read or Write on the other end is not kept
-	// out, as it would not be between two chunks of a generic copy.
+	stepWithPeer := func(fd uintptr) { next = c.step(ofd, int(fd)) }
+	stepWithOurs := func(fd uintptr) { next = c.step(int(fd), pfd) }
 	waited := false
-	onOurs := func(ofd uintptr) bool {
+	onOurs := func(fd uintptr) bool {
 		if waited {
-			// Back to the loop after each wait, so that the peer's
-			// deadline is checked before the next step.
-			waited, c.v = false, vAgain
+			// Back to the loop after a wait, to check the peer's
+			// deadline before the next step.
+			waited, next = false, stepAgain
 			return true
 		}
-		c.ofd = int(ofd)
-		if err := c.peer.rc.Control(stepWithPeer); err != nil {
-			peerErr = err
+		ofd = int(fd)
+		if peerErr = c.peer.rc.Control(stepWithPeer); peerErr != nil {
 			return true
 		}
-		waited = c.v == vWaitOurs
+		waited = next == stepWaitOurs
 		return !waited
 	}
-	onPeer := func(pfd uintptr) bool {
-		c.pfd = int(pfd)
-		if err := c.ours.Control(stepWithOurs); err != nil {
-			ourErr = err
+	onPeer := func(fd uintptr) bool {
+		pfd = int(fd)
+		if ourErr = ours.Control(stepWithOurs); ourErr != nil {
 			return true
 		}
-		return c.v != vWaitPeer
+		return next != stepWaitPeer
 	}
-	waitOurs, waitPeer := c.ours.Write, c.peer.rc.Read
-	if c.toPeer {
-		waitOurs, waitPeer = c.ours.Read, c.peer.rc.Write
-	}
-	// probe checks the peer's deadline (and that it is open) as a Read or
-	// Write on it would, without waiting. A regular file has no deadline.
-	probe := func(uintptr) bool { return true }
-	atPeer := false
+	ready := func(uintptr) bool { return true }
 	for {
-		if atPeer {
+		if next == stepWaitPeer {
 			peerErr = waitPeer(onPeer)
 		} else {
-			if c.kind == peerPollable {
-				peerErr = waitPeer(probe)
+			if c.polled {
+				peerErr = waitPeer(ready) // checks the peer's deadline
 			}
 			if peerErr == nil {
 				if err := waitOurs(onOurs); err != nil {
@@ -321,144 +269,122 @@ func (c *splicer) run() (int64, bool, error) {
 		}
 		switch {
 		case ourErr != nil:
-			if unsupportedWait(ourErr) {
-				return c.n, false, nil
-			}
-			return c.n, true, rawConnError(c.ourOp(), c.ourName, ourErr)
+			return c.n, true, rawConnError(ourOp, c.ours.Name(), ourErr)
 		case peerErr != nil:
-			if unsupportedWait(peerErr) {
-				return c.n, false, nil
-			}
-			return c.n, true, c.rawPeerError(peerErr)
-		}
-		switch c.v {
-		case vAgain, vWaitOurs:
-			atPeer = false
-		case vWaitPeer:
-			atPeer = true
-		case vDone:
+			return c.n, true, c.rawPeerError(peerOp, peerErr)
+		case next == stepDone:
 			return c.n, true, nil
-		case vFallback:
+		case next == stepFallback:
 			return c.n, false, nil
-		case vFailed:
-			return c.n, true, c.spliceError()
+		case next == stepFailed:
+			return c.n, true, c.spliceError(peerOp)
 		}
 	}
 }
 
-// step splices until it must wait, is done, or has moved spliceBudget bytes.
-// Both descriptors are held by the caller.
-func (c *splicer) step(ofd, pfd int) verdict {
+// step splices until it must wait, is done, or has moved spliceBudget.
+// The caller holds both descriptors.
+func (c *splicer) step(ofd, pfd int) int {
 	in, out := pfd, ofd
 	if c.toPeer {
 		in, out = ofd, pfd
 	}
 	var moved int64
 	for c.remain > 0 {
-		m, err := unix.Splice(in, nil, out, nil, int(min(c.remain, spliceMax)), spliceFlags)
-		switch {
-		case err == nil && m > 0:
+		m, err := unix.Splice(in, nil, out, nil, int(min(c.remain, 1<<30)), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		switch err {
+		case nil:
+			if m == 0 {
+				return stepDone // EOF
+			}
 			c.n += m
 			c.remain -= m
-			c.retries, c.idle = 0, 0
+			c.retries = 0
 			if moved += m; moved >= spliceBudget {
-				return vAgain
+				return stepAgain
 			}
-			continue
-		case err == nil:
-			return vDone // EOF
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			if c.idle++; c.idle > spliceMaxIdle {
-				return vFallback
-			}
-			if c.kind == peerFile {
-				return vWaitOurs
+		case unix.EINTR:
+		case unix.EAGAIN:
+			if !c.polled {
+				return stepWaitOurs
 			}
 			ourReady, peerReady := c.ready(ofd, pfd)
 			switch {
 			case !ourReady:
-				return vWaitOurs
+				return stepWaitOurs
 			case !peerReady:
-				return vWaitPeer
+				return stepWaitPeer
 			}
 			if c.retries++; c.retries > spliceMaxRetries {
-				return vFallback
+				return stepFallback
 			}
-		case err == unix.EINVAL, err == unix.ENOSYS, err == unix.EOPNOTSUPP,
-			err == unix.EBADF, err == unix.ESPIPE, err == unix.EXDEV:
+		case unix.EINVAL, unix.ENOSYS, unix.EOPNOTSUPP, unix.EBADF, unix.ESPIPE, unix.EXDEV:
 			// The kernel refused before moving anything: this pair of
-			// files (or this file system) cannot splice.
-			return vFallback
+			// files, or this file system, cannot splice.
+			return stepFallback
 		default:
 			c.errno = err
-			return vFailed
+			return stepFailed
 		}
 	}
-	return vDone
+	return stepDone
 }
 
-// ready polls both descriptors without waiting. An error or hang-up counts
-// as ready: the next splice reports it.
+// ready polls both descriptors without waiting. An error or a hang-up
+// counts as ready: the next splice reports it.
 func (c *splicer) ready(ofd, pfd int) (ours, peer bool) {
 	ourEv, peerEv := int16(unix.POLLOUT), int16(unix.POLLIN)
 	if c.toPeer {
 		ourEv, peerEv = peerEv, ourEv
 	}
 	fds := [2]unix.PollFd{{Fd: int32(ofd), Events: ourEv}, {Fd: int32(pfd), Events: peerEv}}
-	for {
-		_, err := unix.Poll(fds[:], 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return true, true
-		}
-		break
+	err := error(unix.EINTR)
+	for err == unix.EINTR {
+		_, err = unix.Poll(fds[:], 0)
+	}
+	if err != nil {
+		return true, true
 	}
 	const gone = unix.POLLERR | unix.POLLHUP | unix.POLLNVAL
 	return fds[0].Revents&(ourEv|gone) != 0, fds[1].Revents&(peerEv|gone) != 0
 }
 
-// spliceError reports a failed splice on the side that failed, exactly as
-// a Write or Read there would: os/exec, for one, ignores only the exact
-// error of its stdin pipe's Write (golang/go#9173). splice fails with EPIPE
-// only when writing, to a pipe without readers or a socket shut for
-// writing; that names the side written to. Any other error comes from the
-// peer, a file or a socket, since our pipe fails no other way.
-func (c *splicer) spliceError() error {
+// spliceError reports a failed splice as a Write or Read on the side that
+// failed would: os/exec, for one, ignores only the exact error of its stdin
+// pipe's Write (golang/go#9173). splice fails with EPIPE only when writing,
+// to a pipe without readers or a socket shut for writing, which names the
+// side written to; our pipe fails no other way, so any other error is the
+// peer's.
+func (c *splicer) spliceError(peerOp string) error {
 	if c.errno == unix.EPIPE && !c.toPeer {
-		return wrapWriteError(&os.PathError{Op: "write", Path: c.ourName, Err: c.errno})
+		return wrapWriteError(&os.PathError{Op: "write", Path: c.ours.Name(), Err: c.errno})
 	}
-	op := c.peerOp()
 	if conn := c.peer.conn; conn != nil {
-		// As net's conn.Write and Read wrap an errno.
-		return &net.OpError{Op: op, Net: network(conn), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: os.NewSyscallError(op, c.errno)}
+		// As net's conn.Read and Write wrap an errno.
+		return &net.OpError{Op: peerOp, Net: network(conn), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: os.NewSyscallError(peerOp, c.errno)}
 	}
-	// As os.File.Write and Read wrap an errno: bare, in a PathError.
-	err := error(&os.PathError{Op: op, Path: c.peer.name, Err: c.errno})
+	err := error(&os.PathError{Op: peerOp, Path: c.peer.name, Err: c.errno})
 	if c.peer.writer {
 		return wrapWriteError(err)
 	}
 	return err
 }
 
-// rawPeerError reports a failure of the peer's RawConn (its deadline, or
-// its Close) as the peer's Write or Read would. net's RawConn reports it
-// as the conn's I/O does, but for the name of the operation.
-func (c *splicer) rawPeerError(err error) error {
+// rawPeerError reports a failure of the peer's RawConn (its deadline or
+// its Close) as its Read or Write would. net's RawConn reports it as the
+// conn's I/O does, but for the operation's name.
+func (c *splicer) rawPeerError(peerOp string, err error) error {
 	if oe, ok := err.(*net.OpError); ok && c.peer.conn != nil {
 		e := *oe
-		e.Op = c.peerOp()
+		e.Op = peerOp
 		return &e
 	}
-	return rawConnError(c.peerOp(), c.peer.name, err)
+	return rawConnError(peerOp, c.peer.name, err)
 }
 
-// network is the network a connection's own errors name. net names there
-// the network the connection was made with, which its address reports too,
-// except that a TCP address says "tcp" for "tcp4" and "tcp6" alike.
+// network is the network a connection's own errors name: the one its
+// address reports, except that a TCP address says "tcp" for "tcp4" and
+// "tcp6" alike, as net's errors do.
 func network(conn net.Conn) string {
 	for _, a := range [...]net.Addr{conn.LocalAddr(), conn.RemoteAddr()} {
 		if a != nil {
@@ -466,27 +392,4 @@ func network(conn net.Conn) string {
 		}
 	}
 	return ""
-}
-
-// ourOp names our side's operation as its Read or Write would.
-func (c *splicer) ourOp() string {
-	if c.toPeer {
-		return "read"
-	}
-	return "write"
-}
-
-func (c *splicer) peerOp() string {
-	if c.toPeer {
-		return "write"
-	}
-	return "read"
-}
-
-// unsupportedWait recognises internal/poll's error for a wait on a
-// descriptor the poller does not know, which only a descriptor made
-// non-blocking behind its os.File's back can reach. The copy then falls
-// back to io.Copy, whose Read or Write of that file reports it.
-func unsupportedWait(err error) bool {
-	return strings.HasSuffix(err.Error(), "waiting for unsupported file type")
 }
