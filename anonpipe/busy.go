@@ -5,23 +5,14 @@ import (
 	"time"
 )
 
-// WithBusyPoll makes Read, when the pipe is empty, keep trying for up to d
-// before it parks the goroutine on the runtime's poller, yielding the
-// processor to other threads between tries. It is for request and reply
-// over pipes, where every microsecond counts: a reply that comes within d is
-// picked up without the cost of parking and waking a goroutine and of
-// waking an idle processor. Use it on both sides of a conversation, with a
-// d a little above the usual reply time (50µs, say).
-//
-// The price is processor time: each Read that waits uses up to d of it,
-// even when nothing comes. Where every processor is busy, it gains little,
-// as the other side's thread then runs only when the polling one yields.
-// A deadline that expires while Read polls, or a Close, takes effect when
-// the polling ends, at most d later; Close waits for that.
-//
-// It applies to the Reader that Pipe, Cmd.FromChild or OpenReader returns;
-// Cmd.ToChild, which returns a Writer, fails with it. It works on Linux;
-// elsewhere it has no effect. A d of zero or less makes the call fail.
+// WithBusyPoll makes Read, finding the pipe empty, retry for up to d before
+// it waits the usual way. Use it on both sides of a request and reply, with
+// d a little above the usual reply time (50µs, say): a reply within d then
+// costs no wake-up of a parked goroutine. Each Read that waits spends up to
+// d of processor time, for little gain where every processor is busy; a
+// deadline or Close takes effect up to d late. Pipe, Cmd.FromChild and
+// OpenReader take it; Cmd.ToChild fails with it. It has an effect only on
+// Linux. A d of zero or less makes the call fail.
 func WithBusyPoll(d time.Duration) Option {
 	if d <= 0 {
 		return func(c *config) {

@@ -12,20 +12,14 @@ import (
 )
 
 // Cmd is an exec.Cmd that can carry anonymous pipes to its child. It embeds
-// *exec.Cmd, so every field and method of exec.Cmd is available, and an
-// existing command can be wrapped as &anonpipe.Cmd{Cmd: existing}.
+// *exec.Cmd, so an existing command can be wrapped as
+// &anonpipe.Cmd{Cmd: existing}.
 //
-// [Cmd.ToChild] and [Cmd.FromChild] attach pipes before Start. Start, Wait,
-// Run, Output and CombinedOutput behave as exec.Cmd's, and also close the
-// pipes' ends at the right moments: the parent's copies of the child's ends
-// when Start returns, and the parent's own ends when Wait has seen the child
-// exit. Call them on the Cmd, not on the embedded exec.Cmd, which knows
-// nothing of the pipes.
-//
-// A Cmd cannot be reused after Start, as with exec.Cmd. Close may be called
-// from another goroutine while any other method runs, such as a deferred
-// Close while Wait is pending; it is incorrect to call the other methods
-// concurrently with each other, as with exec.Cmd.
+// Start, Wait, Run, Output and CombinedOutput behave as exec.Cmd's, and also
+// close the pipes' ends; call them on the Cmd, not on the embedded exec.Cmd,
+// which knows nothing of the pipes. A Cmd cannot be reused after Start.
+// Close may be called concurrently with any method, a pending Wait say; it
+// is incorrect to call the other methods concurrently with each other.
 type Cmd struct {
 	*exec.Cmd
 
@@ -55,35 +49,26 @@ func Command(name string, arg ...string) *Cmd {
 }
 
 // CommandContext is like Command but includes a context, as
-// exec.CommandContext does: the child is killed (or its Cancel function is
-// called) if ctx is done before the command completes on its own.
+// exec.CommandContext does.
 func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 	return &Cmd{Cmd: exec.CommandContext(ctx, name, arg...)}
 }
 
-// ToChild makes a pipe from this process to the child, like .NET's
-// AnonymousPipeServerStream(PipeDirection.Out). It returns the parent's
-// write end and the handle string of the child's read end, which the child
-// passes to [OpenReader]. Pass the handle to the child yourself, usually as
-// an argument; it is only valid in the child.
+// ToChild makes a pipe to the child. It returns the parent's write end and
+// the handle string of the child's read end, for the child to pass to
+// [OpenReader]. The child's end goes into ExtraFiles on Unix, the handle
+// being its descriptor number in the child, and into
+// SysProcAttr.AdditionalInheritedHandles on Windows, the handle being its
+// HANDLE value; Start fails if that entry is moved or removed.
 //
-// On Unix the child's end is added to ExtraFiles, and the handle is its
-// descriptor number in the child: 3 plus its index in ExtraFiles, counting
-// files already listed there. On Windows it is appended to
-// SysProcAttr.AdditionalInheritedHandles, and the handle is its decimal
-// HANDLE value. Start fails if that entry is then moved, replaced or
-// removed, or on Windows if SysProcAttr is replaced or NoInheritHandles set.
+// Start closes the parent's copy of the child's end: writes to w fail with
+// [ErrBrokenPipe] once the child has closed its end. Wait closes w after the
+// child exits, so it is incorrect to call Wait before all writes to w have
+// completed. Closing w sends the child EOF.
 //
-// Start closes the parent's copy of the child's end, so the parent's writes
-// fail with [ErrBrokenPipe] once the child has closed its end or exited.
-// Wait closes w after the child exits; it is thus incorrect to call Wait
-// before all writes to w have completed. Closing w earlier is the way to
-// send the child EOF.
-//
-// ToChild fails after Start or Close, on a Cmd with no exec.Cmd, for an
-// invalid Option, when [Pipe] would fail, and on Windows when
-// SysProcAttr.NoInheritHandles is set. On failure nothing is attached and
-// nothing is left open.
+// ToChild fails, attaching nothing, after Start or Close, for an Option
+// that is invalid or does not apply, and when [Pipe] would fail or, on
+// Windows, SysProcAttr.NoInheritHandles is set.
 func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,18 +94,16 @@ func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 	return w, handle, nil
 }
 
-// FromChild makes a pipe from the child to this process, like .NET's
-// AnonymousPipeServerStream(PipeDirection.In). It returns the parent's read
-// end and the handle string of the child's write end, which the child passes
-// to [OpenWriter]. Handles are passed and numbered as for [Cmd.ToChild].
+// FromChild makes a pipe from the child. It returns the parent's read end
+// and the handle string of the child's write end, for the child to pass to
+// [OpenWriter]; it passes the handle and fails as [Cmd.ToChild] does.
 //
-// Start closes the parent's copy of the child's end, so the parent reads
-// io.EOF once the child, and any process it handed its end to, has closed it
-// or exited. Wait closes r after the child exits; it is thus incorrect to
-// call Wait before all reads from r have completed.
-//
-// FromChild fails as [Cmd.ToChild] does. On failure nothing is attached and
-// nothing is left open.
+// Start closes the parent's copy of the child's end, so r returns io.EOF
+// once the child, and any process it gave its end to, has closed it or
+// exited. Wait closes r after the child exits, losing what r has not read:
+// it is incorrect to call Wait before all reads from r have completed, and
+// for the same reason incorrect to call Run, Output or CombinedOutput when
+// using FromChild.
 func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -158,13 +141,12 @@ func (c *Cmd) canAttach(method string) error {
 	return nil
 }
 
-// Start starts the command, as exec.Cmd.Start does, and then closes the
-// parent's copies of the child's pipe ends, whether or not the child
-// started. If Start fails, it also closes the parent's ends, so a failed
-// Start leaks nothing. Start fails, without starting the child, after
-// Close, and if an entry that passes the child an end was changed since
-// [Cmd.ToChild] or [Cmd.FromChild]; its error names the handle. Start fails
-// if called twice, without closing anything.
+// Start starts the command, as exec.Cmd.Start does, then closes the parent's
+// copies of the child's ends, whether or not the child started; if Start
+// fails, it also closes the parent's ends. Start fails without starting the
+// child after Close, and if an entry that passes the child an end was
+// changed after [Cmd.ToChild] or [Cmd.FromChild]. Called twice, it fails
+// without closing anything.
 func (c *Cmd) Start() error {
 	if c.Cmd == nil {
 		return errors.New("anonpipe: Start on a Cmd with a nil exec.Cmd")
@@ -194,21 +176,16 @@ func (c *Cmd) Start() error {
 	return err
 }
 
-// Wait waits for the command to exit, as exec.Cmd.Wait does, and then closes
-// the parent's ends of the pipes attached with ToChild and FromChild, whatever
-// Wait returns. A Read or Write still pending on them returns an error
-// matching os.ErrClosed, and bytes the parent has not read are lost: it is
-// thus incorrect to call Wait before all reads and writes on those ends have
-// completed, as with exec.Cmd.StdoutPipe.
+// Wait waits for the command to exit, as exec.Cmd.Wait does, then closes
+// the parent's ends of the pipes, whatever it returns (none if the command
+// never started); it does not wait for processes the child gave its ends
+// to. A Read or Write pending on those ends returns an error matching
+// os.ErrClosed, and unread bytes are lost: it is incorrect to call Wait
+// before all reads and writes on them have completed.
 //
-// If the child handed its end to a process that outlives it, the parent's
-// reads from that pipe do not see EOF until that process closes it too; Wait
-// itself does not wait for the pipes, so it returns when the child exits.
-// Wait does not close anything if the command was never started.
-//
-// If the embedded exec.Cmd started the command, the parent held the child's
-// ends while the child ran: Wait closes them too, and returns an error
-// saying so, joined with exec.Cmd.Wait's own.
+// If the embedded exec.Cmd started the command, Wait also closes the
+// child's ends, which the parent held while the child ran, and returns an
+// error saying so joined with exec.Cmd.Wait's.
 func (c *Cmd) Wait() error {
 	if c.Cmd == nil {
 		return errors.New("anonpipe: Wait on a Cmd with a nil exec.Cmd")
@@ -235,9 +212,9 @@ func (c *Cmd) Wait() error {
 }
 
 // Run starts the command and waits for it to complete, as exec.Cmd.Run
-// does, closing the pipes' ends as Start and Wait do. Reads and writes on
-// the parent's ends must happen in other goroutines, and must complete
-// before the child exits.
+// does, closing the ends as Start and Wait do. Writes to a [Cmd.ToChild]
+// end must be made in another goroutine, and complete before the child
+// exits; see [Cmd.FromChild] for why Run is incorrect with it.
 func (c *Cmd) Run() error {
 	if err := c.Start(); err != nil {
 		return err
@@ -246,10 +223,8 @@ func (c *Cmd) Run() error {
 }
 
 // Output runs the command and returns its standard output, as
-// exec.Cmd.Output does: it fails if Stdout is already set, and if Stderr is
-// nil it keeps the first and the last 32 KiB of the child's standard error,
-// with a note of how much was left out between them, in the *exec.ExitError
-// it returns when the child fails.
+// exec.Cmd.Output does. Like Run, it is incorrect when using
+// [Cmd.FromChild].
 func (c *Cmd) Output() ([]byte, error) {
 	if c.Cmd == nil {
 		return nil, errors.New("anonpipe: Output on a Cmd with a nil exec.Cmd")
@@ -273,8 +248,8 @@ func (c *Cmd) Output() ([]byte, error) {
 }
 
 // CombinedOutput runs the command and returns its standard output and
-// standard error together, as exec.Cmd.CombinedOutput does: it fails if
-// Stdout or Stderr is already set.
+// standard error, as exec.Cmd.CombinedOutput does. Like Run, it is incorrect
+// when using [Cmd.FromChild].
 func (c *Cmd) CombinedOutput() ([]byte, error) {
 	if c.Cmd == nil {
 		return nil, errors.New("anonpipe: CombinedOutput on a Cmd with a nil exec.Cmd")
@@ -292,14 +267,10 @@ func (c *Cmd) CombinedOutput() ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// Close closes every pipe end that ToChild and FromChild made and that the
-// Cmd still holds: both ends of each pipe before Start, the parent's ends
-// between Start and Wait, nothing after Wait. Use it, typically deferred, to
-// release a command that may never be started or waited for. It neither
-// stops nor waits for a running child, which sees EOF or a broken pipe. Ends
-// the caller already closed are skipped. Close may be called more than once,
-// and while another goroutine is in any method; during Start, it waits for
-// Start to return. Start, ToChild and FromChild fail after Close.
+// Close closes every end the Cmd still holds: both ends of each pipe before
+// Start, the parent's ends until Wait. It neither stops nor waits for the
+// child. It skips ends already closed, may be called more than once, and
+// waits for a Start under way; ToChild, FromChild and Start fail after it.
 func (c *Cmd) Close() error {
 	c.mu.Lock()
 	c.closed = true

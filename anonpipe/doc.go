@@ -1,31 +1,19 @@
-// Package anonpipe gives a parent process and its child a private, one-way
+// Package anonpipe gives a parent process and its child a private one-way
 // byte channel: an anonymous pipe whose ends are an io.Reader and an
-// io.Writer.
+// io.Writer, like .NET's AnonymousPipeServerStream and
+// AnonymousPipeClientStream.
 //
-// It is the Go counterpart of .NET's AnonymousPipeServerStream and
-// AnonymousPipeClientStream. The parent attaches a pipe to an exec.Cmd with
-// [Cmd.ToChild] or [Cmd.FromChild], which returns the parent's end and the
-// handle string to give the child, usually on its command line. The child
-// turns that string back into its end with [OpenReader] or [OpenWriter].
+// The parent attaches a pipe to a command with [Cmd.ToChild] or
+// [Cmd.FromChild], which return the parent's end and a handle string for
+// the child, usually passed as an argument. The child turns the handle back
+// into its end with [OpenReader] or [OpenWriter]. [Cmd.Start] closes the
+// parent's copies of the child's ends, so that the parent sees EOF or
+// [ErrBrokenPipe] once the child is done, and [Cmd.Wait] closes the
+// parent's ends. Every end is close-on-exec (not inheritable on Windows),
+// so a child's end reaches only its own command.
 //
-// The package removes the traps of doing this by hand with os.Pipe and
-// exec.Cmd.ExtraFiles:
-//
-//   - [Cmd.Start] closes the parent's copies of the child's ends, so the
-//     parent sees EOF when the child exits, and [Cmd.Wait] closes the parent's
-//     ends after the child exits.
-//   - Every end is close-on-exec (not inheritable on Windows, where a child
-//     end is inheritable only while [Cmd.Start] creates the child); a child
-//     end goes only to the command it was made for, never to a sibling
-//     started at the same time.
-//   - The handle string is the descriptor number the child really sees.
-//   - The child's end supports deadlines and Close unblocks a pending Read or
-//     Write, as the parent's does (on Unix; see [Reader.SetReadDeadline] for
-//     Windows).
-//   - A write to a pipe whose reader is gone returns an error matching
-//     [ErrBrokenPipe] instead of killing the process with SIGPIPE.
-//   - [Writer.Drain] waits until the reader has consumed everything written,
-//     on Linux, macOS, Windows, NetBSD and DragonFly; where the kernel cannot
-//     tell (FreeBSD and OpenBSD pipes), it says so with an error instead of
-//     guessing.
+// The package is tested on Linux, and on Windows under Wine. It compiles
+// for macOS and the BSDs, but has never run there. On js, wasip1 and plan9
+// every call that makes an end returns an error matching
+// errors.ErrUnsupported.
 package anonpipe

@@ -7,28 +7,20 @@ import (
 	"unicode/utf8"
 )
 
-// OpenReader returns the read end of a pipe that a parent passed to this
-// process, given the handle string the parent got from [Cmd.ToChild], like
-// .NET's AnonymousPipeClientStream(PipeDirection.In, handle). Handles from
-// other parents work too: Python's pass_fds, a shell's 3<&0, Node.js's extra
-// 'pipe'.
+// OpenReader returns the read end of a pipe passed to this process, given
+// its handle string: from [Cmd.ToChild], or a descriptor or HANDLE number
+// from another parent (Python's pass_fds, a shell's 3<&0). The handle must
+// be a decimal number without sign, space or leading zero, naming a pipe or
+// FIFO open for reading or a connected stream socket (on Windows, a pipe
+// handle with read access); anything else gives an error matching
+// [ErrInvalidHandle] and leaves the descriptor as it was.
 //
-// The handle must be a plain decimal number (no sign, space, prefix or
-// leading zero) naming, on Unix, a pipe or FIFO open for reading or a
-// connected stream socket, and on Windows a pipe handle with read access.
-// Anything else, a terminal on descriptor 0 included, gives an error
-// matching [ErrInvalidHandle] that names the handle and the reason, and
-// leaves the descriptor as it was.
-//
-// The Reader owns the handle, so open each handle once. It never changes
-// the mode of the handle's open file description, which other processes
-// may share. On Linux a pipe gets a description of its own, with deadlines
-// and a Close that ends a pending Read; a handle of 0 stays open for
-// os.Stdin until Close, which then points it at /dev/null. Elsewhere, and
-// for sockets and named FIFOs, the Reader has deadlines only if the handle
-// came non-blocking.
-//
-// Of the Options, only [WithBusyPoll] applies; [WithBufferSize] makes it fail.
+// The Reader owns the handle: open each handle once. The handle's mode,
+// which other processes may share, is never changed. On Linux a pipe is
+// opened anew, with deadlines and a Close that ends a pending Read;
+// otherwise the Reader has them only if the handle came non-blocking. A
+// handle of 0 stays open for os.Stdin until Close, which points it at
+// /dev/null. Of the Options, only [WithBusyPoll] applies.
 func OpenReader(handle string, opts ...Option) (*Reader, error) {
 	c, err := newConfig("OpenReader", opts, false, true)
 	if err != nil {
@@ -42,13 +34,10 @@ func OpenReader(handle string, opts ...Option) (*Reader, error) {
 }
 
 // OpenWriter returns the write end of a pipe that a parent passed to this
-// process, given the handle string the parent got from [Cmd.FromChild], like
-// .NET's AnonymousPipeClientStream(PipeDirection.Out, handle).
-//
-// The rules are those of [OpenReader], with the access reversed; a handle
-// of 1 or 2 stays open for os.Stdout or os.Stderr, and the runtime's panic
-// output, until Close. A write to a broken pipe returns [ErrBrokenPipe]
-// rather than raising SIGPIPE, on every descriptor.
+// process, given its handle string, as [OpenReader] does with the direction
+// reversed. A handle of 1 or 2 stays open for os.Stdout or os.Stderr until
+// Close, which points it at /dev/null; writes through the Writer still
+// return [ErrBrokenPipe] rather than raise SIGPIPE.
 func OpenWriter(handle string) (*Writer, error) {
 	f, release, err := open(handle, true)
 	if err != nil {

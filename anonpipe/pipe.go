@@ -10,20 +10,16 @@ import (
 	"time"
 )
 
-// ErrBrokenPipe matches, with errors.Is, the error of a write or a Drain on a
-// pipe whose read end has been closed by every process that held it. The
-// operating system's own error stays wrapped and can be reached with
-// errors.As or errors.Unwrap.
-//
-// Writing to a broken pipe never raises SIGPIPE through this package: the
-// write returns this error instead.
+// ErrBrokenPipe matches, with errors.Is, the error of a write or Drain once
+// every read end of the pipe is closed; the system's error stays wrapped.
+// Writes return it rather than raise SIGPIPE, which Go raises only on
+// descriptors 1 and 2, where no end ever is.
 var ErrBrokenPipe = errors.New("anonpipe: broken pipe")
 
-// ErrInvalidHandle matches, with errors.Is, every error returned by
-// [OpenReader] and [OpenWriter] for a handle string that cannot be used: one
-// that is not a plain decimal number, names no open descriptor or handle,
-// names something other than a pipe, or names an end of the wrong direction.
-// The error's text names the handle and the reason.
+// ErrInvalidHandle matches, with errors.Is, the error of [OpenReader] and
+// [OpenWriter] for a handle string that is not a plain decimal number or
+// does not name an open pipe end of the right direction. The error's text
+// names the handle and the reason.
 var ErrInvalidHandle = errors.New("anonpipe: invalid handle")
 
 // Option configures a pipe made by [Pipe], [Cmd.ToChild] or [Cmd.FromChild],
@@ -37,18 +33,13 @@ type config struct {
 	err        error
 }
 
-// WithBufferSize asks for a pipe buffer of at least n bytes, like the
-// bufferSize argument of .NET's AnonymousPipeServerStream.
-//
-// On Linux the pipe is resized with fcntl(F_SETPIPE_SZ), which rounds n up to
-// a power-of-two number of pages; an unprivileged process cannot exceed
-// /proc/sys/fs/pipe-max-size, and asking for more makes the pipe's creation
-// fail. On Windows n is passed to CreatePipe, which treats it as a hint. On
-// other systems the kernel sizes pipes itself and the option has no effect.
-// A size of zero or less, or above 2 GiB - 1 (no system takes more, and
-// Linux would otherwise see the size cut to 32 bits), makes the pipe's
-// creation fail.
+// WithBufferSize asks for a pipe buffer of at least n bytes. Linux rounds n
+// up to a power-of-two number of pages, and refuses more than
+// /proc/sys/fs/pipe-max-size to an unprivileged process; Windows takes n as
+// a hint; elsewhere the option has no effect. An n outside 1 to 2^31-1
+// makes the call fail.
 func WithBufferSize(n int) Option {
+	// No system takes more than 2^31-1, and Linux would see n cut to 32 bits.
 	if n <= 0 || n > math.MaxInt32 {
 		return func(c *config) {
 			c.err = fmt.Errorf("anonpipe: WithBufferSize(%d): size must be between 1 and %d", n, math.MaxInt32)
@@ -89,13 +80,9 @@ func makePipe(c config) (*Reader, *Writer, error) {
 }
 
 // Pipe returns a connected pair of ends: bytes written to w can be read from
-// r. Neither end is inherited by child processes; to hand an end to a child
-// use [Cmd.ToChild] or [Cmd.FromChild] instead, which make the pipe and pass
-// the child's end for you.
-//
-// The caller must close both ends. Pipe fails if the system is out of
-// descriptors, if an Option is invalid, or if [WithBufferSize] asks for more
-// than the system lets this process have; no end is left open on error.
+// r. Neither end is inherited by child processes (for that, see
+// [Cmd.ToChild] and [Cmd.FromChild]). The caller must close both ends. On
+// error nothing is left open.
 func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
 	c, err := newConfig("Pipe", opts, true, true)
 	if err != nil {
@@ -104,19 +91,17 @@ func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
 	return makePipe(c)
 }
 
-// Reader is the read end of a pipe. It implements io.ReadCloser and
-// io.WriterTo. Its methods are safe for concurrent use.
+// Reader is the read end of a pipe. Its methods are safe for concurrent use.
 type Reader struct {
 	f       *os.File
 	busy    *busyPoller // WithBusyPoll
 	release func()      // after Close: see open
 }
 
-// Read reads up to len(p) bytes. It returns as soon as some bytes are
-// available, without waiting to fill p. It returns 0, io.EOF once every
-// writer is closed and the pipe is empty. A Read of an empty p returns 0,
-// nil at once. After Close, Read returns an error matching os.ErrClosed, and
-// a Read pending when Close is called returns with that error.
+// Read reads up to len(p) bytes, returning as soon as some are available.
+// It returns 0, io.EOF once every write end is closed and the pipe is empty,
+// and 0, nil at once for an empty p. After Close, and for a Read pending
+// when Close is called, it returns an error matching os.ErrClosed.
 func (r *Reader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		// A zero-byte ReadFile on a Windows pipe waits for data.
@@ -128,78 +113,58 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return r.f.Read(p)
 }
 
-// WriteTo copies from the pipe to w until EOF, and returns the number of
-// bytes copied and the first error, other than io.EOF, met on either side.
-// It makes io.Copy as fast as a copy between plain *os.File values or faster:
-// on Linux it moves the bytes inside the kernel (splice) when w is a
-// [Writer], an *os.File that is a pipe, a regular file or /dev/null,
-// io.Discard, or a *net.TCPConn or *net.UnixConn. A type of the caller's
-// that embeds one of these is written through its own Write, never around
-// it.
-//
-// While the copy waits for the pipe, r's read deadline and Close end it, as
-// they end a Read; while it waits for w to take more, w's own deadline
-// applies, as it would to a Write on w.
-//
-// An error of r is what Read would return; one of w is exactly what w.Write
-// would return, unwrapped, so exec.Cmd ignores the broken pipe of a child
-// that leaves its Stdin unread, as it does with other readers. Only a
-// [Writer] as w reports [ErrBrokenPipe].
+// WriteTo copies from the pipe to w until EOF, for io.Copy, and returns the
+// bytes copied and the first error other than io.EOF. On Linux the bytes
+// move inside the kernel when w is a [Writer], an *os.File, io.Discard, a
+// *net.TCPConn or a *net.UnixConn; a type of the caller's that embeds one
+// of these is written through its own Write. r's deadline and Close apply
+// as to a Read, and w's deadline as to a Write on w. An error of w is
+// exactly what w.Write would return.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	return r.writeTo(w)
 }
 
-// Close closes the read end. A Read pending on it returns an error matching
-// os.ErrClosed. Once every read end of the pipe is closed, writes fail with
-// [ErrBrokenPipe]. Closing an end that is already closed returns an error
-// matching os.ErrClosed and has no other effect.
+// Close closes the read end; a pending Read returns an error matching
+// os.ErrClosed. Once every read end is closed, writes fail with
+// [ErrBrokenPipe]. Closing again returns an error matching os.ErrClosed.
 func (r *Reader) Close() error {
 	return closeEnd(r.f, r.release)
 }
 
 // SetReadDeadline sets the time after which a pending or future Read fails
-// with an error matching os.ErrDeadlineExceeded. A deadline in the past makes
-// Read fail at once, even when data is ready. The zero time clears it.
-//
-// An end that cannot have deadlines returns an error matching
-// os.ErrNoDeadline and changes nothing: on Windows, whose anonymous pipes
-// are synchronous, and on Unix an end in blocking mode (see [OpenReader]
-// and [Reader.File]).
+// with an error matching os.ErrDeadlineExceeded; a deadline in the past
+// makes Read fail at once, even when data is ready. The zero time clears
+// it. On Windows, and for an end in blocking mode (see [OpenReader] and
+// [Reader.File]), it returns an error matching os.ErrNoDeadline and changes
+// nothing.
 func (r *Reader) SetReadDeadline(t time.Time) error {
 	return deadlineError("SetReadDeadline", r.f, r.f.SetReadDeadline(t))
 }
 
-// File returns the *os.File behind the Reader; closing either closes both.
-// It is for APIs that need one, such as exec.Cmd.Stdin.
-//
-// Handing the File to another process through os/exec, or calling its Fd
-// method, puts the descriptor in blocking mode, so that any program can
-// read it with plain blocking calls. From then on the Reader still reads,
-// but its deadlines and Close no longer interrupt a pending Read. An end
-// from [OpenReader] that kept the mode it came with is handed on in that
-// mode. The File's SyscallConn reaches the descriptor without that cost.
+// File returns the *os.File behind r, for APIs that need one, such as
+// exec.Cmd.Stdin; closing either closes both. Its Fd method, which os/exec
+// calls to hand the file to a child, puts the descriptor in blocking mode:
+// from then on r's deadlines and Close no longer interrupt a pending Read.
 func (r *Reader) File() *os.File {
 	return r.f
 }
 
-// Writer is the write end of a pipe. It implements io.WriteCloser and
-// io.ReaderFrom. Its methods are safe for concurrent use.
+// Writer is the write end of a pipe. Its methods are safe for concurrent use.
 type Writer struct {
 	f       *os.File
 	release func() // after Close: see open
 }
 
-// Write writes all of p, blocking while the pipe is full. It returns
-// len(p), nil, or the number of bytes written before an error. On a pipe, a
-// write of up to PIPE_BUF bytes is atomic: it is never interleaved with
-// another writer's bytes. PIPE_BUF is 4096 on Linux and 512 on macOS and the
-// BSDs; Windows and stream sockets promise no atomic size. A Write of an
-// empty p returns 0, nil at once.
+// Write writes all of p, blocking while the pipe is full, and returns
+// len(p), nil or the bytes written before an error. A write of up to
+// PIPE_BUF bytes to a pipe (4096 on Linux, 512 on macOS and the BSDs) is
+// never interleaved with other writers' bytes.
 //
-// If every read end is closed, Write returns an error matching
-// [ErrBrokenPipe]. After Close, Write returns an error matching os.ErrClosed,
-// and a Write pending when Close is called returns with that error and the
-// number of bytes already written.
+// Once every read end is closed, Write returns an error matching
+// [ErrBrokenPipe]; after Close, and for a Write pending when Close is
+// called, an error matching os.ErrClosed. On Windows the count of a Write
+// cut short leaves out the 4096-byte piece under way, which the reader may
+// have taken in part or whole.
 func (w *Writer) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		// A zero-byte WriteFile on a Windows pipe reaches the reader as a
@@ -210,61 +175,44 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, wrapWriteError(err)
 }
 
-// ReadFrom copies from src into the pipe until src returns io.EOF, and
-// returns the number of bytes copied and the first other error met on
-// either side. It makes io.Copy as fast as a copy between plain *os.File
-// values or faster: on Linux it moves the bytes inside the kernel (splice)
-// when src is a [Reader], an *os.File that is a pipe or a regular file, a
-// *net.TCPConn or *net.UnixConn, or an io.LimitedReader of one, as io.CopyN
-// makes. A type of the caller's that embeds one of these is read through
-// its own Read, never around it.
-//
-// While the copy waits for room in the pipe, w's write deadline and Close
-// end it, as they end a Write; while it waits for src, src's own deadline
-// applies, as it would to a Read on src.
-//
-// An error of w is what Write would return: one matching [ErrBrokenPipe]
-// once every read end is closed. An error of src is exactly what src.Read
-// would return, never wrapped.
+// ReadFrom copies from src into the pipe until io.EOF, for io.Copy, and
+// returns the bytes copied and the first error other than io.EOF. On Linux
+// the bytes move inside the kernel when src is a [Reader], an *os.File, a
+// *net.TCPConn or a *net.UnixConn, or an io.LimitedReader of one; a type of
+// the caller's that embeds one of these is read through its own Read. w's
+// deadline and Close apply as to a Write, and src's deadline as to a Read
+// on src. An error of src is exactly what src.Read would return.
 func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	return w.readFrom(src)
 }
 
-// Close closes the write end. Once every write end of the pipe is closed,
-// the reader sees io.EOF after the bytes still buffered. A Write or Drain
-// pending on w returns an error matching os.ErrClosed. Closing an end that is
-// already closed returns an error matching os.ErrClosed and has no other
-// effect.
+// Close closes the write end; a pending Write or Drain returns an error
+// matching os.ErrClosed. Once every write end is closed, the reader gets
+// io.EOF after the bytes still in the pipe. Closing again returns an error
+// matching os.ErrClosed.
 func (w *Writer) Close() error {
 	return closeEnd(w.f, w.release)
 }
 
 // SetWriteDeadline sets the time after which a pending or future Write
-// fails with an error matching os.ErrDeadlineExceeded, after writing what
-// fit before it. The zero time clears it. It does not bound Drain, which
-// takes a context instead.
-//
-// An end that cannot have deadlines returns an error matching
-// os.ErrNoDeadline and changes nothing: on Windows, whose anonymous pipes
-// are synchronous, and on Unix an end in blocking mode (see [OpenWriter]
-// and [Writer.File]).
+// fails with an error matching os.ErrDeadlineExceeded, having written what
+// fit. The zero time clears it. It does not bound Drain, which takes a
+// context. On Windows, and for an end in blocking mode (see [OpenWriter]
+// and [Writer.File]), it returns an error matching os.ErrNoDeadline and
+// changes nothing.
 func (w *Writer) SetWriteDeadline(t time.Time) error {
 	return deadlineError("SetWriteDeadline", w.f, w.f.SetWriteDeadline(t))
 }
 
 // Drain waits until the reader has read every byte written so far, like
-// .NET's WaitForPipeDrain, but with a context. It flushes nothing: a Write
-// has handed its bytes to the kernel when it returns.
+// .NET's WaitForPipeDrain. It returns nil once the pipe is empty, an error
+// matching [ErrBrokenPipe] if every read end is closed, ctx.Err() if ctx
+// ends first, and an error matching os.ErrClosed if w is closed.
 //
-// It returns nil once the pipe is empty, an error matching [ErrBrokenPipe] if
-// every read end is closed (even if the pipe is empty), ctx.Err() if ctx ends
-// first, and an error matching os.ErrClosed if w is closed.
-//
-// It works on Linux and Windows. On a Linux stream socket it returns once
-// the kernel holds nothing of what was sent: for TCP, once the peer's kernel
-// has acknowledged every byte, which does not mean the peer has read them.
-// On other Unix systems Drain returns an error matching
-// errors.ErrUnsupported.
+// Drain works on Linux and Windows; on other systems it returns an error
+// matching errors.ErrUnsupported. On a Linux TCP socket it returns once the
+// peer's kernel has acknowledged every byte, which does not mean that the
+// peer has read them.
 func (w *Writer) Drain(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -272,15 +220,8 @@ func (w *Writer) Drain(ctx context.Context) error {
 	return wrapWriteError(drain(ctx, w.f))
 }
 
-// File returns the *os.File behind the Writer; closing either closes both.
-// It is for APIs that need one, such as exec.Cmd.Stdout.
-//
-// Handing the File to another process through os/exec, or calling its Fd
-// method, puts the descriptor in blocking mode, so that any program can
-// write it with plain blocking calls. From then on the Writer still writes,
-// but its deadlines and Close no longer interrupt a pending Write. An end
-// from [OpenWriter] that kept the mode it came with is handed on in that
-// mode. The File's SyscallConn reaches the descriptor without that cost.
+// File returns the *os.File behind w, with the effects described for
+// [Reader.File].
 func (w *Writer) File() *os.File {
 	return w.f
 }
