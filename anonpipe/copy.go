@@ -8,16 +8,21 @@ type writerOnly struct{ io.Writer }
 // readerOnly hides an *os.File's WriteTo so that io.Copy reads it with Read.
 type readerOnly struct{ io.Reader }
 
-// writeTo first lets the kernel move the bytes (spliceTo, Linux only); when
-// it cannot, or stops part way for a reason that loses nothing (an
-// unsupported file system, say), io.Copy goes on, reading our pipe with
-// os.File.Read and writing to w through w's own methods. os.File.WriteTo
-// would not do: where it copies in the kernel, it reports w's failures as
-// its own file's, and w's errors must stay w's own (os/exec ignores only
-// the exact error of its stdin pipe's Write, golang/go#9173). A Writer is
-// written through its Write, which reports a broken pipe as ErrBrokenPipe
-// and, on Windows, keeps the count exact (see fileCopyKeepsCount).
-func (r *Reader) writeTo(w io.Writer) (int64, error) {
+// WriteTo copies from the pipe to w until EOF, for io.Copy, and returns the
+// bytes copied and the first error other than io.EOF. On Linux the bytes
+// move inside the kernel when w is a [Writer], an *os.File, io.Discard, a
+// *net.TCPConn or a *net.UnixConn; a type of the caller's that embeds one
+// of these is written through its own Write. r's deadline and Close apply
+// as to a Read, and w's deadline as to a Write on w. An error of w is
+// exactly what w.Write would return.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	// The kernel moves what it can (spliceTo); when it cannot, or stops
+	// part way without losing anything, io.Copy does the rest through w's
+	// own methods. Not os.File.WriteTo, which reports w's failures as its
+	// own file's: w's errors must stay w's own, since os/exec ignores only
+	// the exact error of its stdin pipe's Write (golang/go#9173). A Writer
+	// is written through its Write, which reports ErrBrokenPipe and, on
+	// Windows, keeps the count exact (see fileCopyKeepsCount).
 	pw, isWriter := w.(*Writer)
 	if isWriter && !fileCopyKeepsCount {
 		return io.Copy(writerOnly{pw}, readerOnly{r.f})
@@ -33,9 +38,15 @@ func (r *Reader) writeTo(w io.Writer) (int64, error) {
 	return n + m, err
 }
 
-// readFrom is writeTo's counterpart: src's errors are its Read's, and ours
-// are those of the Writer's Write, on whatever path the copy takes.
-func (w *Writer) readFrom(src io.Reader) (int64, error) {
+// ReadFrom copies from src into the pipe until io.EOF, for io.Copy, and
+// returns the bytes copied and the first error other than io.EOF. On Linux
+// the bytes move inside the kernel when src is a [Reader], an *os.File, a
+// *net.TCPConn or a *net.UnixConn, or an io.LimitedReader of one; a type of
+// the caller's that embeds one of these is read through its own Read. w's
+// deadline and Close apply as to a Write, and src's deadline as to a Read
+// on src. An error of src is exactly what src.Read would return.
+func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
+	// As in WriteTo: src's errors are its Read's, ours our Write's.
 	if !fileCopyKeepsCount {
 		return io.Copy(writerOnly{w}, src)
 	}

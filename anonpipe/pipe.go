@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"time"
@@ -113,17 +112,6 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return r.f.Read(p)
 }
 
-// WriteTo copies from the pipe to w until EOF, for io.Copy, and returns the
-// bytes copied and the first error other than io.EOF. On Linux the bytes
-// move inside the kernel when w is a [Writer], an *os.File, io.Discard, a
-// *net.TCPConn or a *net.UnixConn; a type of the caller's that embeds one
-// of these is written through its own Write. r's deadline and Close apply
-// as to a Read, and w's deadline as to a Write on w. An error of w is
-// exactly what w.Write would return.
-func (r *Reader) WriteTo(w io.Writer) (int64, error) {
-	return r.writeTo(w)
-}
-
 // Close closes the read end; a pending Read returns an error matching
 // os.ErrClosed. Once every read end is closed, writes fail with
 // [ErrBrokenPipe]. Closing again returns an error matching os.ErrClosed.
@@ -173,17 +161,6 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	n, err := write(w.f, p)
 	return n, wrapWriteError(err)
-}
-
-// ReadFrom copies from src into the pipe until io.EOF, for io.Copy, and
-// returns the bytes copied and the first error other than io.EOF. On Linux
-// the bytes move inside the kernel when src is a [Reader], an *os.File, a
-// *net.TCPConn or a *net.UnixConn, or an io.LimitedReader of one; a type of
-// the caller's that embeds one of these is read through its own Read. w's
-// deadline and Close apply as to a Write, and src's deadline as to a Read
-// on src. An error of src is exactly what src.Read would return.
-func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
-	return w.readFrom(src)
 }
 
 // Close closes the write end; a pending Write or Drain returns an error

@@ -1,6 +1,7 @@
 package anonpipe
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -21,4 +22,13 @@ func setBufferSize(f *os.File, n int) error {
 		return os.NewSyscallError("fcntl(F_SETPIPE_SZ)", serr)
 	}
 	return nil
+}
+
+// rawConnError reports an os.File RawConn's failure as the File's own
+// methods would: a deadline, or else a closed file.
+func rawConnError(op, name string, err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &os.PathError{Op: op, Path: name, Err: os.ErrDeadlineExceeded}
+	}
+	return &os.PathError{Op: op, Path: name, Err: os.ErrClosed}
 }

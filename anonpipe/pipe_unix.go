@@ -87,12 +87,3 @@ func wrapDeadlineError(err error) error {
 	}
 	return err
 }
-
-// rawConnError reports an os.File RawConn's failure as the File's own
-// methods would: a deadline, or else a closed file.
-func rawConnError(op, name string, err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return &os.PathError{Op: op, Path: name, Err: os.ErrDeadlineExceeded}
-	}
-	return &os.PathError{Op: op, Path: name, Err: os.ErrClosed}
-}
