@@ -67,8 +67,8 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 // completed. Closing w sends the child EOF.
 //
 // ToChild fails, attaching nothing, after Start or Close, for an Option
-// that is invalid or does not apply, and when [Pipe] would fail or, on
-// Windows, SysProcAttr.NoInheritHandles is set.
+// that is invalid or does not apply, when [Pipe] would fail, and on Windows
+// when SysProcAttr.NoInheritHandles is set.
 func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

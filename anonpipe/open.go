@@ -16,11 +16,11 @@ import (
 // [ErrInvalidHandle] and leaves the descriptor as it was.
 //
 // The Reader owns the handle: open each handle once. The handle's mode,
-// which other processes may share, is never changed. On Linux a pipe is
-// opened anew, with deadlines and a Close that ends a pending Read;
-// otherwise the Reader has them only if the handle came non-blocking. A
-// handle of 0 stays open for os.Stdin until Close, which points it at
-// /dev/null. Of the Options, only [WithBusyPoll] applies.
+// which other processes may share, is never changed; so the Reader has
+// deadlines, and Close ends a pending Read, only on Linux, which opens a
+// pipe anew, or if the handle came non-blocking. A handle of 0 stays open
+// for os.Stdin until Close, which points it at /dev/null. Of the Options,
+// only [WithBusyPoll] applies.
 func OpenReader(handle string, opts ...Option) (*Reader, error) {
 	c, err := newConfig("OpenReader", opts, false, true)
 	if err != nil {

@@ -145,8 +145,8 @@ type Writer struct {
 
 // Write writes all of p, blocking while the pipe is full, and returns
 // len(p), nil or the bytes written before an error. A write of up to
-// PIPE_BUF bytes to a pipe (4096 on Linux, 512 on macOS and the BSDs) is
-// never interleaved with other writers' bytes.
+// PIPE_BUF bytes to a Unix pipe (4096 on Linux, 512 on macOS and the BSDs)
+// is never interleaved with other writers' bytes.
 //
 // Once every read end is closed, Write returns an error matching
 // [ErrBrokenPipe]; after Close, and for a Write pending when Close is
@@ -173,10 +173,8 @@ func (w *Writer) Close() error {
 
 // SetWriteDeadline sets the time after which a pending or future Write
 // fails with an error matching os.ErrDeadlineExceeded, having written what
-// fit. The zero time clears it. It does not bound Drain, which takes a
-// context. On Windows, and for an end in blocking mode (see [OpenWriter]
-// and [Writer.File]), it returns an error matching os.ErrNoDeadline and
-// changes nothing.
+// fit; the zero time clears it. It does not bound Drain. Where an end has no
+// deadlines it fails as [Reader.SetReadDeadline] does.
 func (w *Writer) SetWriteDeadline(t time.Time) error {
 	return deadlineError("SetWriteDeadline", w.f, w.f.SetWriteDeadline(t))
 }
