@@ -46,7 +46,8 @@ func feedPipe(w, src *os.File, size int64) <-chan error {
 				var n int64
 				var e error
 				if err := src.Control(func(sfd uintptr) {
-					n, e = unix.Splice(int(sfd), &off, int(wfd), nil, int(size-off), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+					k, ke := unix.Splice(int(sfd), &off, int(wfd), nil, int(size-off), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+					n, e = int64(k), ke // k is an int on 32-bit systems
 				}); err != nil {
 					serr = err
 				}

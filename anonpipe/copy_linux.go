@@ -291,7 +291,8 @@ func (c *splicer) step(ofd, pfd int) int {
 	}
 	var moved int64
 	for c.remain > 0 {
-		m, err := unix.Splice(in, nil, out, nil, int(min(c.remain, 1<<30)), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		k, err := unix.Splice(in, nil, out, nil, int(min(c.remain, 1<<30)), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		m := int64(k) // int on 32-bit systems
 		switch err {
 		case nil:
 			if m == 0 {
