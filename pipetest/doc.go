@@ -61,8 +61,7 @@
 // capacities, and show that it fails io.Pipe and a bytes.Buffer.
 //
 // What a Pipe cannot mimic: its ends have no File method and no descriptor,
-// so they cannot be handed to a real process; each end is one value, where a
-// real end can be duplicated into several processes, all of which must close
-// it; and capacities below 4096 bytes, which no real pipe has, work as
-// [WithCapacity] describes.
+// so they cannot be handed to a real process; and each end is one value,
+// where a real end can be duplicated into several processes, all of which
+// must close it.
 package pipetest

@@ -240,24 +240,24 @@ func filter(toChild io.WriteCloser, fromChild io.Reader, input []byte) ([]byte, 
 	return out, err
 }
 
-// Pipes of 16 bytes, and a child that copies 16 bytes at a time, make
-// filterNaive's deadlock show on 100 bytes of input; a write deadline turns
-// it into an error.
+// Pipes of one page, 4096 bytes, make filterNaive's deadlock show on 16 KiB
+// of input, more than the two pipes and the child hold; a write deadline
+// turns it into an error.
 func ExampleWithCapacity() {
 	for _, run := range []func(io.WriteCloser, io.Reader, []byte) ([]byte, error){filterNaive, filter} {
-		inR, inW := pipetest.Pipe(pipetest.WithCapacity(16))
-		outR, outW := pipetest.Pipe(pipetest.WithCapacity(16))
-		go func() { // the child: cat, with a 16-byte buffer
-			io.CopyBuffer(struct{ io.Writer }{outW}, struct{ io.Reader }{inR}, make([]byte, 16))
+		inR, inW := pipetest.Pipe(pipetest.WithCapacity(4096))
+		outR, outW := pipetest.Pipe(pipetest.WithCapacity(4096))
+		go func() { // the child: cat
+			io.Copy(outW, inR)
 			outW.Close()
 		}()
 		inW.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		out, err := run(inW, outR, bytes.Repeat([]byte("x"), 100))
+		out, err := run(inW, outR, bytes.Repeat([]byte("x"), 16<<10))
 		fmt.Println(len(out), err)
 		inR.Close() // ends the child
 		outR.Close()
 	}
 	// Output:
 	// 0 write pipetest: i/o timeout
-	// 100 <nil>
+	// 16384 <nil>
 }

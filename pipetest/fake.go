@@ -55,55 +55,19 @@ type config struct {
 	latency    time.Duration
 }
 
-// WithCapacity sets the size of the pipe's buffer, n bytes. The default is
-// 65536, the capacity of a Linux pipe that was not resized.
+// WithCapacity sets how many bytes the pipe holds: n rounded up to a
+// power-of-two number of 4096-byte pages, as Linux's fcntl(F_SETPIPE_SZ)
+// rounds it (1 gives 4096, 5000 gives 8192). The default is 65536. As on
+// Linux, the pipe counts its room in pages: a Write that does not fill whole
+// pages may take a page of its own, so 16 Writes of 3000 bytes fill the
+// default pipe, and a Read frees a page only once it has read all of it.
+// The pipe's memory follows the bytes it holds, not n.
 //
-// From 4096 bytes up, the pipe counts its capacity as a Linux pipe does, in
-// slots of one 4096-byte page each: n is rounded up to a power-of-two
-// number of pages, as fcntl(F_SETPIPE_SZ) rounds it (5000 gives 8192, two
-// slots; 65536 gives 16), and there is a slot for each page. A Write whose
-// length is not a whole number of pages first puts the bytes beyond its
-// whole pages (all of them, when it is shorter than a page) into the newest
-// page, if the pipe is not empty and that page has room for all of them
-// after the bytes written into it, read or not; the rest goes into fresh
-// pages of up to 4096 bytes, a slot each, and a Write waits for a slot once
-// all are in use. A Read frees a slot only when it reads the page's last
-// byte. So a Write can wait while the unread bytes are far fewer than n:
-// with nobody reading, 3000-byte Writes fill the default pipe's 16 slots
-// after 16 Writes, 48000 bytes, as no two fit in one page; and once the pipe
-// is full, reading 100 bytes does not let even a one-byte Write in. Other
-// systems count differently (macOS, for one, in bytes); the pipe follows
-// Linux.
-//
-// A Write of at most 4096 bytes (PIPE_BUF on Linux) is atomic at every
-// capacity: readers see all its bytes at once, so a Read into a buffer at
-// least that large never gets part of it, and they are never interleaved
-// with another Write's. If it does not fit, it waits until it does. A longer
-// Write puts in what fits and waits for room for the rest, and so may be
-// split between Reads.
-//
-// No real pipe holds fewer than 4096 bytes; Linux's smallest holds one
-// page. Below that, the capacity is n bytes, free space is counted in bytes,
-// and, so that atomic writes stay atomic, a Write that the buffer cannot
-// hold hands its bytes to readers directly, as io.Pipe does: an atomic one
-// waits until the pipe is empty and then offers all its bytes, a longer one
-// fills the buffer and offers the rest after them. Either returns once
-// readers have taken all its bytes, or, on error, with the count of those
-// that went into the buffer or to a reader; the rest never reaches the
-// reader. Offered bytes count as unread for [Writer.Drain]. With n = 0 every
-// Write works this way: the pipe is synchronous, a Write returns only once
-// readers have taken all its bytes, and so a Drain after it returns at once.
-//
-// The pipe's memory follows the bytes it holds, not n: its buffer grows as
-// Writes fill it, to a page or twice the most bytes it has held at once,
-// whichever is more, and is released when the reader is closed. A pipe of 1 GiB that holds 10 bytes
-// takes a few kilobytes.
-//
-// WithCapacity panics if n is negative or more than 2147483647 (2 GiB - 1,
-// the most [anonpipe.WithBufferSize] takes; 1 GiB where an int has 32 bits).
+// WithCapacity panics if n is less than 1 or more than 2147483647 (the most
+// [anonpipe.WithBufferSize] takes; 1 GiB where an int has 32 bits).
 func WithCapacity(n int) Option {
-	if n < 0 {
-		panic("pipetest: WithCapacity: negative capacity")
+	if n < 1 {
+		panic(fmt.Sprintf("pipetest: WithCapacity(%d): capacity must be at least 1", n))
 	}
 	if n > maxCapacity {
 		panic(fmt.Sprintf("pipetest: WithCapacity(%d): more than %d bytes, the most anonpipe.WithBufferSize takes",
@@ -130,19 +94,15 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 		}
 		o(&c)
 	}
-	size, slots := c.capacity, 0
-	if size >= pipeBuf {
-		// A Linux pipe has a power-of-two number of slots: round up as
-		// F_SETPIPE_SZ does.
-		slots = 1
-		for slots*pipeBuf < size {
-			slots <<= 1
-		}
-		size = slots * pipeBuf
+	// A Linux pipe has a power-of-two number of slots, one page each: round
+	// up as F_SETPIPE_SZ does. No pipe holds less than a page.
+	slots := 1
+	for slots*pipeBuf < c.capacity {
+		slots <<= 1
 	}
 	p := &pipe{
 		cfg:      c,
-		size:     size,
+		size:     slots * pipeBuf,
 		slots:    slots,
 		rsem:     make(chan struct{}, 1),
 		wsem:     make(chan struct{}, 1),
@@ -151,10 +111,8 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 		rdone:    make(chan struct{}),
 		wdone:    make(chan struct{}),
 		// Enough for small pipes and Writes; put grows it as needed.
-		buf: make([]byte, min(size, pipeBuf)),
-	}
-	if slots > 0 {
-		p.pages = make([]int, min(slots, defaultCapacity/pipeBuf))
+		buf:   make([]byte, pipeBuf),
+		pages: make([]int, min(slots, defaultCapacity/pipeBuf)),
 	}
 	p.rdl.c = make(chan struct{})
 	p.wdl.c = make(chan struct{})
@@ -204,11 +162,7 @@ type pipe struct {
 	buf   []byte // ring of unread bytes, grown up to size as needed
 	head  int    // index in buf of the oldest unread byte
 	n     int    // number of unread bytes in buf
-	offer []byte // untaken rest of a Write offered to readers directly
-	taken int    // bytes readers took from the current offer
-	// slots is the number of pages the pipe holds, set by Pipe; it is 0 for
-	// a capacity below a page, whose free space is counted in bytes.
-	slots int
+	slots int    // the number of pages the pipe holds; set by Pipe
 	// pages holds the unread bytes of each page in use, as a ring, oldest
 	// at pfirst, that grows up to slots entries as needed; the bytes
 	// themselves are in buf, in the same order.
@@ -412,7 +366,6 @@ func (w *Writer) Close() error {
 	}
 	p.wclosed = true
 	close(p.wdone)
-	p.offer = nil
 	p.wdl.stop()
 	p.checkDrained()
 	return nil
@@ -431,7 +384,7 @@ func (w *Writer) SetWriteDeadline(t time.Time) error {
 
 // Drain waits until the reader has consumed every byte written so far. A
 // Write still in progress in another goroutine counts with the bytes it has
-// put in the pipe, or offered to readers (see [WithCapacity]).
+// put in the pipe.
 //
 // It returns nil once the pipe is empty, an error matching
 // [anonpipe.ErrBrokenPipe] if the reader is closed (even if the pipe is
@@ -453,7 +406,7 @@ func (w *Writer) Drain(ctx context.Context) error {
 		case p.rclosed:
 			p.mu.Unlock()
 			return brokenPipe("drain")
-		case p.n == 0 && len(p.offer) == 0:
+		case p.n == 0:
 			p.mu.Unlock()
 			return nil
 		}
@@ -550,7 +503,7 @@ func (p *pipe) read(b []byte) (int, error) {
 		}
 		hung := f.hang && p.nread >= f.hangAt
 		if !hung {
-			if p.n > 0 || len(p.offer) > 0 {
+			if p.n > 0 {
 				break
 			}
 			if p.wclosed {
@@ -590,35 +543,22 @@ func (p *pipe) read(b []byte) (int, error) {
 	if f.crash {
 		k = int(min(int64(k), f.crashAt-p.nread))
 	}
-	if p.n > 0 {
-		k = min(k, p.n)
-		if p.rng != nil {
-			k = 1 + p.rng.IntN(k)
-		}
-		c := copy(b[:k], p.buf[p.head:])
-		copy(b[c:k], p.buf)
-		p.head += k
-		if p.head >= len(p.buf) {
-			p.head -= len(p.buf)
-		}
-		p.n -= k
-		if p.n == 0 {
-			p.head = 0
-		}
-		if p.slots == 0 || p.release(k) {
-			p.wakeWriter()
-		}
-	} else {
-		k = min(k, len(p.offer))
-		if p.rng != nil {
-			k = 1 + p.rng.IntN(k)
-		}
-		copy(b, p.offer[:k])
-		p.offer = p.offer[k:]
-		p.taken += k
-		if len(p.offer) == 0 {
-			p.wakeWriter()
-		}
+	k = min(k, p.n)
+	if p.rng != nil {
+		k = 1 + p.rng.IntN(k)
+	}
+	c := copy(b[:k], p.buf[p.head:])
+	copy(b[c:k], p.buf)
+	p.head += k
+	if p.head >= len(p.buf) {
+		p.head -= len(p.buf)
+	}
+	p.n -= k
+	if p.n == 0 {
+		p.head = 0
+	}
+	if p.release(k) {
+		p.wakeWriter()
 	}
 	p.nread += int64(k)
 	p.checkDrained()
@@ -647,19 +587,11 @@ func (p *pipe) write(b []byte) (int, error) {
 		}
 	}
 
-	capacity := p.size
-	atomic := len(b) <= pipeBuf // goes in whole
-	merge := p.slots > 0        // try merging into the newest page, once
-	// offering: b[base:] is offered to readers, who took p.taken bytes of it.
-	offering := false
-	base, n := 0, 0
+	merge := true // try merging into the newest page, once
+	n := 0
 	var err error
 	p.mu.Lock()
 	for {
-		if offering && base+p.taken == len(b) {
-			n = len(b)
-			break
-		}
 		if p.wclosed {
 			err = pathError("write", os.ErrClosed)
 			break
@@ -674,38 +606,8 @@ func (p *pipe) write(b []byte) (int, error) {
 			err = brokenPipe("write")
 			break
 		}
-		free := capacity - p.n
-		switch {
-		case offering:
-		case p.slots > 0:
-			n = p.putPages(b, n, merge)
-			merge = false
-		case atomic && len(b) <= free:
-			p.put(b)
-			n = len(b)
-		case atomic:
-			// Longer than the buffer: offered whole once the pipe is
-			// empty (see WithCapacity).
-			if len(b) > capacity && p.n == 0 {
-				offering = true
-			}
-		default:
-			if free > 0 {
-				k := min(free, len(b)-n)
-				p.put(b[n : n+k])
-				n += k
-			}
-			// A buffer smaller than PIPE_BUF takes a long Write's first
-			// bytes; the rest is offered (see WithCapacity).
-			if n < len(b) && capacity < pipeBuf {
-				offering = true
-			}
-		}
-		if offering && p.offer == nil {
-			base = n
-			p.offer, p.taken = b[n:], 0
-			p.wakeReader()
-		}
+		n = p.putPages(b, n, merge)
+		merge = false
 		if n == len(b) {
 			break
 		}
@@ -719,13 +621,6 @@ func (p *pipe) write(b []byte) (int, error) {
 		case <-dc:
 		}
 		p.mu.Lock()
-	}
-	if offering {
-		if n < len(b) {
-			n = base + p.taken
-		}
-		p.offer, p.taken = nil, 0
-		p.checkDrained()
 	}
 	p.mu.Unlock()
 	p.nwritten += int64(n)
@@ -841,7 +736,7 @@ func (p *pipe) wakeWriter() {
 // checkDrained releases the Drains waiting if nothing is unread. p.mu is
 // held.
 func (p *pipe) checkDrained() {
-	if p.drained != nil && p.n == 0 && len(p.offer) == 0 {
+	if p.drained != nil && p.n == 0 {
 		close(p.drained)
 		p.drained = nil
 	}
@@ -856,7 +751,6 @@ func (p *pipe) closeReader() {
 	p.buf, p.pages = nil, nil
 	p.head, p.n = 0, 0
 	p.pfirst, p.pn = 0, 0
-	p.offer = nil
 	p.rdl.stop()
 }
 

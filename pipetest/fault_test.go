@@ -194,7 +194,7 @@ func TestReaderCrash(t *testing.T) {
 
 func TestReaderCrashWakesBlockedWrite(t *testing.T) {
 	is := is.New(t)
-	r, w := fake(t, pipetest.WithReaderCrash(5), pipetest.WithCapacity(100))
+	r, w := fake(t, pipetest.WithReaderCrash(5), pipetest.WithCapacity(4096))
 	done := make(chan error, 1)
 	var n int
 	go func() {
@@ -205,7 +205,7 @@ func TestReaderCrashWakesBlockedWrite(t *testing.T) {
 	go io.Copy(io.Discard, r)
 	err := <-done
 	is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // a Write blocked when the reader crashes fails with a broken pipe
-	is.Equal(n, 100)                                // having written what the pipe held, which the crash discarded
+	is.Equal(n, 4096)                               // having written what the pipe held, which the crash discarded
 }
 
 func TestLatency(t *testing.T) {

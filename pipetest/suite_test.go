@@ -52,8 +52,6 @@ func TestSuiteOnFake(t *testing.T) {
 		opts []pipetest.Option
 	}{
 		{"default", nil},
-		{"capacity0", []pipetest.Option{pipetest.WithCapacity(0)}},
-		{"capacity1", []pipetest.Option{pipetest.WithCapacity(1)}},
 		{"capacity4096", []pipetest.Option{pipetest.WithCapacity(4096)}},
 		{"capacity5000", []pipetest.Option{pipetest.WithCapacity(5000)}},
 	} {
