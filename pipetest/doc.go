@@ -47,10 +47,10 @@
 //
 // Options make the far end of a Pipe misbehave as children do, so a test
 // can show what the code under test does then: reads that return few bytes
-// ([WithReadLimit]) or random amounts ([WithRandomReads]), a read or write
+// ([WithReadLimit]) or random amounts ([WithReadRandom]), a read or write
 // that fails after some bytes ([WithReadError], [WithWriteError]), a child
-// that stops reading ([WithReaderHang]) or crashes ([WithReaderCrash]), and a
-// slow child ([WithLatency]). The examples test a small function that sends
+// that stops reading ([WithReadHang]) or crashes ([WithReadClose]), and a
+// slow child ([WithReadLatency]). The examples test a small function that sends
 // a job to a worker process against each.
 //
 // # Conformance

@@ -80,8 +80,8 @@ func ExamplePipe() {
 
 // A worker that hangs after reading 10 bytes: the pipe fills up, and
 // sendJob's deadline saves it from blocking for ever.
-func ExampleWithReaderHang() {
-	r, w := pipetest.Pipe(pipetest.WithReaderHang(10))
+func ExampleWithReadHang() {
+	r, w := pipetest.Pipe(pipetest.WithReadHang(10))
 	defer r.Close() // ends the hung worker's Read
 	go io.Copy(io.Discard, r)
 
@@ -93,8 +93,8 @@ func ExampleWithReaderHang() {
 
 // A worker that crashes after reading 5 bytes: sendJob, blocked on a full
 // pipe, gets a broken pipe, and no SIGPIPE.
-func ExampleWithReaderCrash() {
-	r, w := pipetest.Pipe(pipetest.WithReaderCrash(5))
+func ExampleWithReadClose() {
+	r, w := pipetest.Pipe(pipetest.WithReadClose(5))
 	go io.Copy(io.Discard, r)
 
 	big := job{ID: 3, Payload: strings.Repeat("x", 100<<10)}
@@ -137,11 +137,11 @@ func ExampleWithReadLimit() {
 
 // Reads of random sizes, from many seeds, try the reply readers on many
 // ways a pipe may split a reply.
-func ExampleWithRandomReads() {
+func ExampleWithReadRandom() {
 	failures := map[string]int{}
 	for seed := range uint64(100) {
 		for name, read := range map[string]func(io.Reader) string{"naive": readReplyNaive, "bufio": readReply} {
-			r, w := pipetest.Pipe(pipetest.WithRandomReads(seed))
+			r, w := pipetest.Pipe(pipetest.WithReadRandom(seed))
 			go func() {
 				io.WriteString(w, "status: ok\n")
 				w.Close()
@@ -200,8 +200,8 @@ func ExampleWithWriteError() {
 // A worker that takes a second for each Read. A job that fits in the pipe
 // goes out at once however slow the worker; a bigger one waits for the
 // worker, and sendJob's deadline passes first.
-func ExampleWithLatency() {
-	r, w := pipetest.Pipe(pipetest.WithLatency(time.Second))
+func ExampleWithReadLatency() {
+	r, w := pipetest.Pipe(pipetest.WithReadLatency(time.Second))
 	defer r.Close()
 	go io.Copy(io.Discard, r)
 

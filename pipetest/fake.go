@@ -33,8 +33,8 @@ const (
 
 // Option configures a pipe made by [Pipe]: its capacity ([WithCapacity]),
 // or a way it misbehaves as a child process can ([WithReadLimit],
-// [WithRandomReads], [WithReadError], [WithWriteError], [WithReaderHang],
-// [WithReaderCrash], [WithLatency]). Options apply in order; of two that set
+// [WithReadRandom], [WithReadError], [WithWriteError], [WithReadHang],
+// [WithReadClose], [WithReadLatency]). Options apply in order; of two that set
 // the same thing, the last wins.
 type Option func(*config)
 

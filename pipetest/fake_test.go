@@ -261,9 +261,9 @@ func TestOptionsPanic(t *testing.T) {
 		"WithReadError(-1, err)": func() { pipetest.WithReadError(-1, io.ErrUnexpectedEOF) },
 		"WithReadError(0, nil)":  func() { pipetest.WithReadError(0, nil) },
 		"WithWriteError(0, nil)": func() { pipetest.WithWriteError(0, nil) },
-		"WithReaderHang(-1)":     func() { pipetest.WithReaderHang(-1) },
-		"WithReaderCrash(-1)":    func() { pipetest.WithReaderCrash(-1) },
-		"WithLatency(-1)":        func() { pipetest.WithLatency(-1) },
+		"WithReadHang(-1)":       func() { pipetest.WithReadHang(-1) },
+		"WithReadClose(-1)":      func() { pipetest.WithReadClose(-1) },
+		"WithReadLatency(-1)":    func() { pipetest.WithReadLatency(-1) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			is := is.New(t)

@@ -24,12 +24,12 @@ func WithReadLimit(n int) Option {
 	return func(c *config) { c.readLimit = n }
 }
 
-// WithRandomReads makes every Read return a random number of bytes, at least
+// WithReadRandom makes every Read return a random number of bytes, at least
 // 1 and at most what it would return otherwise (so at most the limit of
 // [WithReadLimit] too). The sizes come from a generator seeded with seed:
 // the same sequence of Reads gets the same sizes on every run, which makes a
 // failure reproducible; a test can try many seeds.
-func WithRandomReads(seed uint64) Option {
+func WithReadRandom(seed uint64) Option {
 	return func(c *config) { c.random, c.seed = true, seed }
 }
 
@@ -63,7 +63,7 @@ func WithWriteError(n int64, err error) Option {
 	return func(c *config) { c.writeErr, c.writeErrAt = err, n }
 }
 
-// WithReaderHang makes the read end stop reading once n bytes have been
+// WithReadHang makes the read end stop reading once n bytes have been
 // read, as a child that hangs: the Read that reaches n returns the bytes up
 // to it, and every later Read blocks, even when bytes are ready or the writer
 // is closed, until the reader is closed (os.ErrClosed) or its read deadline
@@ -71,15 +71,15 @@ func WithWriteError(n int64, err error) Option {
 // bound them, typically with a write deadline or by closing the writer, to
 // get out.
 //
-// WithReaderHang panics if n is negative.
-func WithReaderHang(n int64) Option {
+// WithReadHang panics if n is negative.
+func WithReadHang(n int64) Option {
 	if n < 0 {
-		panic(fmt.Sprintf("pipetest: WithReaderHang(%d): negative count", n))
+		panic(fmt.Sprintf("pipetest: WithReadHang(%d): negative count", n))
 	}
 	return func(c *config) { c.hang, c.hangAt = true, n }
 }
 
-// WithReaderCrash closes the read end once n bytes have been read, or at
+// WithReadClose closes the read end once n bytes have been read, or at
 // once if n is 0, as a child that crashes: the Read that reaches n returns
 // the bytes up to it, then the bytes still unread are discarded, a Write
 // blocked at that moment returns its partial count and an error matching
@@ -87,15 +87,15 @@ func WithReaderHang(n int64) Option {
 // Reads, and the reader's Close, return an error matching os.ErrClosed, as
 // after any Close.
 //
-// WithReaderCrash panics if n is negative.
-func WithReaderCrash(n int64) Option {
+// WithReadClose panics if n is negative.
+func WithReadClose(n int64) Option {
 	if n < 0 {
-		panic(fmt.Sprintf("pipetest: WithReaderCrash(%d): negative count", n))
+		panic(fmt.Sprintf("pipetest: WithReadClose(%d): negative count", n))
 	}
 	return func(c *config) { c.crash, c.crashAt = true, n }
 }
 
-// WithLatency makes every Read of at least one byte wait d before it takes
+// WithReadLatency makes every Read of at least one byte wait d before it takes
 // any, as a slow child would: when the child reads, the pipe drains slowly
 // and the code writing to it blocks sooner; when the child writes, its output
 // reaches the code reading it late. Writes are not delayed. The reads that
@@ -103,10 +103,10 @@ func WithReaderCrash(n int64) Option {
 // Read fails as it would have otherwise, when the reader is closed or its
 // deadline passes. d = 0 adds nothing.
 //
-// WithLatency panics if d is negative.
-func WithLatency(d time.Duration) Option {
+// WithReadLatency panics if d is negative.
+func WithReadLatency(d time.Duration) Option {
 	if d < 0 {
-		panic(fmt.Sprintf("pipetest: WithLatency(%v): negative duration", d))
+		panic(fmt.Sprintf("pipetest: WithReadLatency(%v): negative duration", d))
 	}
 	return func(c *config) { c.latency = d }
 }

@@ -62,12 +62,12 @@ func TestReadLimit(t *testing.T) {
 	is.Equal(chunks, []int{3, 3, 3, 1}) // WriteTo's reads are limited too
 }
 
-func TestRandomReads(t *testing.T) {
+func TestReadRandom(t *testing.T) {
 	is := is.New(t)
 	data := string(make([]byte, 10000))
 	var runs [][]int
 	for range 2 {
-		r, w := fake(t, pipetest.WithRandomReads(42))
+		r, w := fake(t, pipetest.WithReadRandom(42))
 		writeAndClose(t, w, data)
 		got, sizes := readSizes(t, r, 1000)
 		is.Equal(got, data) // every byte arrives
@@ -79,7 +79,7 @@ func TestRandomReads(t *testing.T) {
 	is.Equal(runs[0], runs[1]) // the same seed gives the same sizes
 	is.True(len(runs[0]) > 10) // which are not all full
 
-	r, w := fake(t, pipetest.WithRandomReads(7), pipetest.WithReadLimit(5))
+	r, w := fake(t, pipetest.WithReadRandom(7), pipetest.WithReadLimit(5))
 	writeAndClose(t, w, data)
 	_, sizes := readSizes(t, r, 1000)
 	for _, n := range sizes {
@@ -134,9 +134,9 @@ func TestWriteError(t *testing.T) {
 	is.Equal(string(got), "01234") // the reader gets the bytes before the error, then EOF
 }
 
-func TestReaderHang(t *testing.T) {
+func TestReadHang(t *testing.T) {
 	is := is.New(t)
-	r, w := fake(t, pipetest.WithReaderHang(3))
+	r, w := fake(t, pipetest.WithReadHang(3))
 	_, err := w.Write([]byte("0123456789"))
 	is.NoErr(err)
 	buf := make([]byte, 100)
@@ -160,9 +160,9 @@ func TestReaderHang(t *testing.T) {
 	is.True(errors.Is(<-done, os.ErrClosed)) // or until it is closed
 }
 
-func TestReaderHangFillsPipe(t *testing.T) {
+func TestReadHangFillsPipe(t *testing.T) {
 	is := is.New(t)
-	r, w := fake(t, pipetest.WithReaderHang(10), pipetest.WithCapacity(4096))
+	r, w := fake(t, pipetest.WithReadHang(10), pipetest.WithCapacity(4096))
 	go io.Copy(io.Discard, r)
 	is.NoErr(w.SetWriteDeadline(time.Now().Add(20 * time.Millisecond)))
 	n, err := w.Write(make([]byte, 10000))
@@ -170,9 +170,9 @@ func TestReaderHangFillsPipe(t *testing.T) {
 	is.Equal(n, 4096)                               // after filling the pipe's one page, of which reading 10 bytes frees nothing
 }
 
-func TestReaderCrash(t *testing.T) {
+func TestReadClose(t *testing.T) {
 	is := is.New(t)
-	r, w := fake(t, pipetest.WithReaderCrash(3))
+	r, w := fake(t, pipetest.WithReadClose(3))
 	_, err := w.Write([]byte("0123456789"))
 	is.NoErr(err)
 	buf := make([]byte, 100)
@@ -187,14 +187,14 @@ func TestReaderCrash(t *testing.T) {
 	is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // and so does Drain
 	is.True(errors.Is(r.Close(), os.ErrClosed))     // closing it again says it was closed
 
-	_, w = fake(t, pipetest.WithReaderCrash(0))
+	_, w = fake(t, pipetest.WithReadClose(0))
 	_, err = w.Write([]byte("x"))
 	is.True(errors.Is(err, anonpipe.ErrBrokenPipe)) // at 0, the reader is gone from the start
 }
 
-func TestReaderCrashWakesBlockedWrite(t *testing.T) {
+func TestReadCloseWakesBlockedWrite(t *testing.T) {
 	is := is.New(t)
-	r, w := fake(t, pipetest.WithReaderCrash(5), pipetest.WithCapacity(4096))
+	r, w := fake(t, pipetest.WithReadClose(5), pipetest.WithCapacity(4096))
 	done := make(chan error, 1)
 	var n int
 	go func() {
@@ -208,10 +208,10 @@ func TestReaderCrashWakesBlockedWrite(t *testing.T) {
 	is.Equal(n, 4096)                               // having written what the pipe held, which the crash discarded
 }
 
-func TestLatency(t *testing.T) {
+func TestReadLatency(t *testing.T) {
 	is := is.New(t)
 	const d = 30 * time.Millisecond
-	r, w := fake(t, pipetest.WithLatency(d))
+	r, w := fake(t, pipetest.WithReadLatency(d))
 	start := time.Now()
 	_, err := w.Write([]byte("x"))
 	is.NoErr(err)
@@ -221,7 +221,7 @@ func TestLatency(t *testing.T) {
 	is.Equal(n, 1)
 	is.True(time.Since(start) >= d) // a Read waits first
 
-	r, _ = fake(t, pipetest.WithLatency(time.Hour))
+	r, _ = fake(t, pipetest.WithReadLatency(time.Hour))
 	is.NoErr(r.SetReadDeadline(time.Now().Add(20 * time.Millisecond)))
 	_, err = r.Read(make([]byte, 1))
 	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the deadline ends the wait
@@ -241,7 +241,7 @@ func TestFaultsKeepPipeSemantics(t *testing.T) {
 	// Read returning what is there, on purpose.)
 	for name, opts := range map[string][]pipetest.Option{
 		"ReadLimit": {pipetest.WithReadLimit(4096)},
-		"Latency":   {pipetest.WithLatency(time.Microsecond)},
+		"Latency":   {pipetest.WithReadLatency(time.Microsecond)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			pipetest.TestPipe(t, func() (io.ReadCloser, io.WriteCloser, func(), error) {
