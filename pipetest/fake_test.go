@@ -285,8 +285,8 @@ func TestCapacityLimit(t *testing.T) {
 	for _, n := range []uint64{math.MaxInt64, 1 << 62, 1 << 40, 1 << 32, limit + 1} {
 		is := is.New(t)
 		p := panicValue(func() { pipetest.WithCapacity(int(n)) })
-		is.Equal(p, fmt.Sprintf("pipetest: WithCapacity(%d): more than %d bytes, "+
-			"the most anonpipe.WithBufferSize takes", n, limit)) // a capacity above the limit panics at once, naming it
+		is.Equal(p, fmt.Sprintf("pipetest: WithCapacity(%d): capacity must be from 1 to %d bytes, "+
+			"as anonpipe.WithBufferSize takes", n, limit)) // a capacity above the limit panics at once, naming it
 	}
 	for _, n := range []uint64{limit, 1 << 30} {
 		is := is.New(t)

@@ -2,21 +2,60 @@ package pipetest
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
-// The options below make a pipe misbehave the way a child process at its
-// other end can, so that a unit test can show what the code under test does
-// then. Each acts on one end, named in its doc; the pipe otherwise behaves
-// as a Linux pipe does. Byte counts are totals since the pipe was made.
-// Faults of the read end also apply to the reads that [Reader.WriteTo] makes,
-// and those of the write end to the Writes that [Writer.ReadFrom] makes.
+// maxCapacity is the most WithCapacity takes: the most anonpipe's
+// WithBufferSize takes, which Linux rounds up to 2 GiB, the most its pipes
+// hold. Where an int has 32 bits, the rounded 2 GiB is no int, and the
+// limit is 1 GiB.
+const maxCapacity = min(math.MaxInt32, math.MaxInt>>1+1)
 
-// WithReadLimit makes every Read return at most n bytes, as a reader of a
-// pipe can always get fewer bytes than it asked for: it shows code that
-// assumes one Read returns a whole message.
+// Option configures a pipe made by [Pipe]. Options apply in order; of two
+// that set the same thing, the last wins. The faults that change Reads also
+// change the reads of [Reader.WriteTo], and those that change Writes the
+// writes of [Writer.ReadFrom]. An option given an invalid value panics at
+// once, naming itself.
+type Option func(*config)
+
+type config struct {
+	capacity   int
+	readLimit  int // 0: no limit
+	random     bool
+	seed       uint64
+	readErr    error
+	readErrAt  int64
+	writeErr   error
+	writeErrAt int64
+	hang       bool
+	hangAt     int64
+	crash      bool
+	crashAt    int64
+	latency    time.Duration
+}
+
+// WithCapacity sets how many bytes the pipe holds: n rounded up to a
+// power-of-two number of 4096-byte pages, as Linux's fcntl(F_SETPIPE_SZ)
+// rounds it (1 gives 4096, 5000 gives 8192). The default is 65536. As on
+// Linux, the pipe counts its room in pages: a Write that does not fill whole
+// pages may take a page of its own, so 16 Writes of 3000 bytes fill the
+// default pipe, and a Read frees a page only once it has read all of it.
+// The pipe's memory follows the bytes it holds, not n.
 //
-// WithReadLimit panics if n is less than 1.
+// WithCapacity panics if n is less than 1 or more than 2147483647 (the most
+// [anonpipe.WithBufferSize] takes; 1 GiB where an int has 32 bits).
+func WithCapacity(n int) Option {
+	if n < 1 || n > maxCapacity {
+		panic(fmt.Sprintf("pipetest: WithCapacity(%d): capacity must be from 1 to %d bytes, as anonpipe.WithBufferSize takes",
+			n, maxCapacity))
+	}
+	return func(c *config) { c.capacity = n }
+}
+
+// WithReadLimit makes every Read return at most n bytes, as a pipe may: it
+// shows code that assumes one Read returns a whole message. It panics if n
+// is less than 1.
 func WithReadLimit(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("pipetest: WithReadLimit(%d): limit must be at least 1", n))
@@ -24,23 +63,17 @@ func WithReadLimit(n int) Option {
 	return func(c *config) { c.readLimit = n }
 }
 
-// WithReadRandom makes every Read return a random number of bytes, at least
-// 1 and at most what it would return otherwise (so at most the limit of
-// [WithReadLimit] too). The sizes come from a generator seeded with seed:
-// the same sequence of Reads gets the same sizes on every run, which makes a
-// failure reproducible; a test can try many seeds.
+// WithReadRandom makes every Read return a random number of bytes, from 1
+// to what it would return otherwise. The numbers are drawn from seed, so
+// that a failure reproduces; a test can try many seeds.
 func WithReadRandom(seed uint64) Option {
 	return func(c *config) { c.random, c.seed = true, seed }
 }
 
-// WithReadError makes reading fail with err once n bytes have been read: the
-// Read that reaches n returns only the bytes up to it, with a nil error, and
-// every later Read returns 0, err, whatever the writer does. Other methods
-// are unaffected: the read end stays open, so the writer can go on filling
-// the pipe, and Close works. It stands for the read of a child's output
-// failing midway.
-//
-// WithReadError panics if n is negative or err is nil.
+// WithReadError makes Reads fail with err once n bytes have been read: the
+// Read that reaches n returns the bytes before it, and every later Read
+// returns 0, err. The pipe is otherwise unchanged. It panics if n is
+// negative or err is nil.
 func WithReadError(n int64, err error) Option {
 	if n < 0 || err == nil {
 		panic(fmt.Sprintf("pipetest: WithReadError(%d, %v): need n >= 0 and a non-nil error", n, err))
@@ -48,14 +81,11 @@ func WithReadError(n int64, err error) Option {
 	return func(c *config) { c.readErr, c.readErrAt = err, n }
 }
 
-// WithWriteError makes writing fail with err once n bytes have been written:
-// the Write that would pass n writes the bytes up to it and returns their
-// count and err, and every later Write returns 0, err (or an error matching
-// os.ErrClosed once the writer is closed). The bytes before n reach the
-// reader; the pipe is otherwise unaffected, and the reader sees EOF only when
-// the writer is closed.
-//
-// WithWriteError panics if n is negative or err is nil.
+// WithWriteError makes Writes fail with err once n bytes have been written:
+// the Write that would pass n writes the bytes before it and returns their
+// count and err, and every later Write returns 0, err, or an error matching
+// os.ErrClosed once the writer is closed. The pipe is otherwise unchanged.
+// It panics if n is negative or err is nil.
 func WithWriteError(n int64, err error) Option {
 	if n < 0 || err == nil {
 		panic(fmt.Sprintf("pipetest: WithWriteError(%d, %v): need n >= 0 and a non-nil error", n, err))
@@ -63,15 +93,11 @@ func WithWriteError(n int64, err error) Option {
 	return func(c *config) { c.writeErr, c.writeErrAt = err, n }
 }
 
-// WithReadHang makes the read end stop reading once n bytes have been
-// read, as a child that hangs: the Read that reaches n returns the bytes up
-// to it, and every later Read blocks, even when bytes are ready or the writer
-// is closed, until the reader is closed (os.ErrClosed) or its read deadline
-// passes. Meanwhile the pipe fills and Writes block: the code under test must
-// bound them, typically with a write deadline or by closing the writer, to
-// get out.
-//
-// WithReadHang panics if n is negative.
+// WithReadHang makes Reads hang once n bytes have been read, as a child that
+// stops reading: the Read that reaches n returns the bytes before it, and
+// every later Read blocks, whatever the writer does, until the reader is
+// closed or its read deadline passes. The pipe fills, and Writes block. It
+// panics if n is negative.
 func WithReadHang(n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadHang(%d): negative count", n))
@@ -79,15 +105,10 @@ func WithReadHang(n int64) Option {
 	return func(c *config) { c.hang, c.hangAt = true, n }
 }
 
-// WithReadClose closes the read end once n bytes have been read, or at
-// once if n is 0, as a child that crashes: the Read that reaches n returns
-// the bytes up to it, then the bytes still unread are discarded, a Write
-// blocked at that moment returns its partial count and an error matching
-// [anonpipe.ErrBrokenPipe], and so does every later Write and Drain. Later
-// Reads, and the reader's Close, return an error matching os.ErrClosed, as
-// after any Close.
-//
-// WithReadClose panics if n is negative.
+// WithReadClose closes the read end once n bytes have been read, or at once
+// if n is 0, as a child that dies: the Read that reaches n returns the bytes
+// before it, and the pipe then behaves as after [Reader.Close]. It panics if
+// n is negative.
 func WithReadClose(n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadClose(%d): negative count", n))
@@ -95,15 +116,10 @@ func WithReadClose(n int64) Option {
 	return func(c *config) { c.crash, c.crashAt = true, n }
 }
 
-// WithReadLatency makes every Read of at least one byte wait d before it takes
-// any, as a slow child would: when the child reads, the pipe drains slowly
-// and the code writing to it blocks sooner; when the child writes, its output
-// reaches the code reading it late. Writes are not delayed. The reads that
-// WriteTo makes wait too, one wait per chunk. The wait ends early, and the
-// Read fails as it would have otherwise, when the reader is closed or its
-// deadline passes. d = 0 adds nothing.
-//
-// WithReadLatency panics if d is negative.
+// WithReadLatency makes every Read wait d before it takes any bytes, as a
+// slow child: the pipe drains slowly, or what the child writes arrives late.
+// Closing the reader or its read deadline ends the wait. It panics if d is
+// negative.
 func WithReadLatency(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadLatency(%v): negative duration", d))

@@ -159,7 +159,7 @@ func TestPipe(t *testing.T, mp MakePipe) {
 	s.run(t, "WriteBlocksWhenFull", testWriteBlocksWhenFull)
 	s.run(t, "PartialWrite", testPartialWrite)
 	t.Run("AtomicWrites", func(t *testing.T) {
-		for _, size := range []int{pipeBuf, 1000} {
+		for _, size := range []int{pageSize, 1000} {
 			s.run(t, fmt.Sprint(size), func(c *check) { testAtomicWrites(c, size) })
 		}
 	})
@@ -1056,7 +1056,7 @@ func testBrokenPipe(c *check) {
 	if err := c.closeR(); err != nil {
 		c.t.Fatalf("Close of the read end: %v", err)
 	}
-	for _, size := range []int{1, pipeBuf, bigWrite} {
+	for _, size := range []int{1, pageSize, bigWrite} {
 		var n int
 		var err error
 		if !c.promptly(fmt.Sprintf("a Write of %d bytes after the reader closed", size), func() { n, err = c.write(make([]byte, size)) }) {
