@@ -22,12 +22,10 @@ const (
 	copySize = 32 << 10
 )
 
-// Pipe returns the ends of a new in-memory pipe: bytes written to w can be
-// read from r. The ends behave as those of [anonpipe.Pipe] on Linux and pass
-// [TestPipe], but have no File method, so cannot reach another process.
-// Options set the capacity and the faults; Pipe panics if one is nil. Pipe
-// starts no goroutine and holds no system resource: dropping the ends
-// leaks nothing.
+// Pipe returns the ends of a new in-memory pipe. They behave as those of
+// [anonpipe.Pipe] on Linux, but have no File method. Pipe panics if an
+// Option is nil. It starts no goroutine and holds no system resource, so
+// ends left open leak nothing.
 func Pipe(opts ...Option) (r *Reader, w *Writer) {
 	c := config{capacity: defaultCapacity}
 	for _, o := range opts {
@@ -66,14 +64,12 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 	return &Reader{p}, &Writer{p}
 }
 
-// Reader is the read end of a pipe made by [Pipe]. Its methods behave as
-// those of an [*anonpipe.Reader] and are safe for concurrent use;
-// concurrent Reads take turns, as on an *os.File.
+// Reader is the read end of a pipe made by [Pipe]. It behaves as an
+// [*anonpipe.Reader]; concurrent Reads take turns.
 type Reader struct{ p *pipe }
 
-// Writer is the write end of a pipe made by [Pipe]. Its methods behave as
-// those of an [*anonpipe.Writer] and are safe for concurrent use;
-// concurrent Writes take turns, as on an *os.File, so their bytes never
+// Writer is the write end of a pipe made by [Pipe]. It behaves as an
+// [*anonpipe.Writer]; concurrent Writes take turns, so their bytes never
 // interleave.
 type Writer struct{ p *pipe }
 
@@ -126,12 +122,11 @@ type deadline struct {
 	gen    uint64 // counts changes, so that a stale timer does nothing
 }
 
-// Read reads up to len(p) bytes, returning as soon as there are some. Once
-// the writer is closed and the pipe is empty, it returns 0, io.EOF. A Read
-// of no bytes returns 0, nil at once. Once r is closed, Read fails with an
-// error matching os.ErrClosed, and once the read deadline has passed with
-// one matching os.ErrDeadlineExceeded, also when pending then. Options can
-// change what Read returns.
+// Read reads up to len(p) bytes, returning as soon as there are some, or
+// 0, io.EOF once the writer is closed and the pipe is empty; one of no bytes
+// returns 0, nil at once. Once r is closed or its deadline passes, Reads,
+// pending or not, fail with an error matching os.ErrClosed or
+// os.ErrDeadlineExceeded.
 func (r *Reader) Read(p []byte) (int, error) {
 	pp := r.p
 	if len(p) == 0 {
@@ -146,10 +141,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 }
 
 // WriteTo copies the pipe to w until EOF, and returns the number of bytes w
-// took and the first error other than io.EOF; a short write is
-// io.ErrShortWrite. It reads as Read does, a chunk at a time, and holds the
-// read end only while it reads: other Reads proceed while it waits in
-// w.Write. Closing r and the read deadline end it, but not in w.Write.
+// took and the first error other than io.EOF. It reads as Read does; other
+// Reads proceed while it waits in w.Write, where Close and the deadline do
+// not reach it.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	p := r.p
 	buf := make([]byte, copySize)
@@ -185,10 +179,10 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// Close closes the read end and discards the bytes unread. A pending Read
-// or WriteTo returns an error matching os.ErrClosed; pending and later
-// Writes and Drains return one matching [anonpipe.ErrBrokenPipe]. Closing
-// it again returns an error matching os.ErrClosed.
+// Close closes the read end and discards the unread bytes: pending Reads
+// fail with an error matching os.ErrClosed, and Writes and Drains with one
+// matching [anonpipe.ErrBrokenPipe]. A second Close returns an error
+// matching os.ErrClosed.
 func (r *Reader) Close() error {
 	p := r.p
 	p.mu.Lock()
@@ -200,23 +194,21 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// SetReadDeadline sets the time after which pending and later Reads fail
-// with an error matching os.ErrDeadlineExceeded. A time in the past fails
-// them at once, even with bytes ready; the zero time clears the deadline.
-// It returns an error matching os.ErrClosed if r is closed.
+// SetReadDeadline sets the time after which Reads, pending or not, fail
+// with an error matching os.ErrDeadlineExceeded; a past time fails them even
+// with bytes ready, and the zero time clears it. It fails with os.ErrClosed
+// once r is closed.
 func (r *Reader) SetReadDeadline(t time.Time) error {
 	p := r.p
 	return p.setDeadline(&p.rdl, t, &p.rclosed, "SetReadDeadline")
 }
 
-// Write writes all of p, waiting while the pipe is full, and returns
-// len(p), nil or the number of bytes written before an error. A Write of at
-// most 4096 bytes is atomic: it goes in whole, after any other Write's
-// bytes. A Write of no bytes returns 0, nil at once. Write fails with an
-// error matching [anonpipe.ErrBrokenPipe] (and syscall.EPIPE) once the
-// reader is closed, os.ErrClosed once w is closed and
-// os.ErrDeadlineExceeded once the write deadline has passed, also when
-// pending then. Write does not keep p.
+// Write writes all of p, waiting while the pipe is full, and returns len(p),
+// nil or the count written before an error. Writes of up to 4096 bytes are
+// atomic; one of no bytes returns 0, nil at once. Once the reader is closed,
+// w is closed or the deadline passes, Writes, pending or not, fail with an
+// error matching [anonpipe.ErrBrokenPipe] (and syscall.EPIPE), os.ErrClosed
+// or os.ErrDeadlineExceeded. Write does not keep p.
 func (w *Writer) Write(p []byte) (int, error) {
 	pp := w.p
 	if len(p) == 0 {
@@ -231,10 +223,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 }
 
 // ReadFrom copies src into the pipe until src returns io.EOF, and returns
-// the number of bytes copied and the first other error. It writes what each
-// src.Read returns as Write does, and holds the write end only while it
-// writes: other Writes proceed while it waits in src.Read. Closing w, the
-// write deadline and a broken pipe end it, but not in src.Read.
+// the number of bytes copied and the first other error. It writes as Write
+// does; other Writes proceed while it waits in src.Read, where Close and the
+// deadline do not reach it.
 func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	p := w.p
 	buf := make([]byte, copySize)
@@ -264,9 +255,9 @@ func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	}
 }
 
-// Close closes the write end: the reader gets the bytes still in the pipe,
-// then io.EOF. A pending Write, ReadFrom or Drain returns an error matching
-// os.ErrClosed. Closing it again returns such an error.
+// Close closes the write end: the reader gets the bytes in the pipe, then
+// io.EOF. Pending Writes and Drains fail with an error matching
+// os.ErrClosed, as does a second Close.
 func (w *Writer) Close() error {
 	p := w.p
 	p.mu.Lock()
@@ -281,20 +272,19 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// SetWriteDeadline sets the time after which pending and later Writes fail
-// with an error matching os.ErrDeadlineExceeded, having written what fit.
-// A time in the past fails them at once, even with room; the zero time
-// clears the deadline. It does not bound Drain. It returns an error
-// matching os.ErrClosed if w is closed.
+// SetWriteDeadline sets the time after which Writes, pending or not, fail
+// with an error matching os.ErrDeadlineExceeded, having written what fit; a
+// past time fails them even with room, and the zero time clears it. It does
+// not bound Drain. It fails with os.ErrClosed once w is closed.
 func (w *Writer) SetWriteDeadline(t time.Time) error {
 	p := w.p
 	return p.setDeadline(&p.wdl, t, &p.wclosed, "SetWriteDeadline")
 }
 
-// Drain waits until the reader has read every byte written so far, and then
-// returns nil. It returns ctx.Err() if ctx ends first, or had already; an
-// error matching [anonpipe.ErrBrokenPipe] if the reader is closed; and one
-// matching os.ErrClosed if w is closed, also while Drain waits.
+// Drain waits until the reader has read every byte written so far, and
+// returns nil. It returns ctx.Err() if ctx ends first, and an error matching
+// [anonpipe.ErrBrokenPipe] once the reader is closed, or os.ErrClosed once w
+// is, also while it waits.
 func (w *Writer) Drain(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -12,11 +12,9 @@ import (
 // limit is 1 GiB.
 const maxCapacity = min(math.MaxInt32, math.MaxInt>>1+1)
 
-// Option configures a pipe made by [Pipe]. Options apply in order; of two
-// that set the same thing, the last wins. The faults that change Reads also
-// change the reads of [Reader.WriteTo], and those that change Writes the
-// writes of [Writer.ReadFrom]. An option given an invalid value panics at
-// once, naming itself.
+// Option configures a pipe made by [Pipe]; of two that set the same thing,
+// the last wins. Faults of Reads apply to WriteTo's reads too, and those of
+// Writes to ReadFrom's writes. An option given an invalid value panics.
 type Option func(*config)
 
 type config struct {
@@ -36,15 +34,11 @@ type config struct {
 }
 
 // WithCapacity sets how many bytes the pipe holds: n rounded up to a
-// power-of-two number of 4096-byte pages, as Linux's fcntl(F_SETPIPE_SZ)
-// rounds it (1 gives 4096, 5000 gives 8192). The default is 65536. As on
-// Linux, the pipe counts its room in pages: a Write that does not fill whole
-// pages may take a page of its own, so 16 Writes of 3000 bytes fill the
-// default pipe, and a Read frees a page only once it has read all of it.
-// The pipe's memory follows the bytes it holds, not n.
-//
-// WithCapacity panics if n is less than 1 or more than 2147483647 (the most
-// [anonpipe.WithBufferSize] takes; 1 GiB where an int has 32 bits).
+// power-of-two number of 4096-byte pages, as Linux rounds it; the default is
+// 65536. As on Linux, a Write may take a page of its own, and a Read frees a
+// page only once it has read all of it, so 16 Writes of 3000 bytes fill
+// 64 KiB. Memory follows the bytes held, not n. WithCapacity panics unless
+// 1 <= n <= 2147483647 (1 GiB with 32-bit ints), as [anonpipe.WithBufferSize].
 func WithCapacity(n int) Option {
 	if n < 1 || n > maxCapacity {
 		panic(fmt.Sprintf("pipetest: WithCapacity(%d): capacity must be from 1 to %d bytes, as anonpipe.WithBufferSize takes",
@@ -53,9 +47,9 @@ func WithCapacity(n int) Option {
 	return func(c *config) { c.capacity = n }
 }
 
-// WithReadLimit makes every Read return at most n bytes, as a pipe may: it
-// shows code that assumes one Read returns a whole message. It panics if n
-// is less than 1.
+// WithReadLimit makes every Read return at most n bytes, as a pipe may,
+// which shows code that expects a whole message from one Read. It panics if
+// n < 1.
 func WithReadLimit(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("pipetest: WithReadLimit(%d): limit must be at least 1", n))
@@ -64,16 +58,15 @@ func WithReadLimit(n int) Option {
 }
 
 // WithReadRandom makes every Read return a random number of bytes, from 1
-// to what it would return otherwise. The numbers are drawn from seed, so
-// that a failure reproduces; a test can try many seeds.
+// to what it would return otherwise. The numbers come from seed, so that a
+// failure reproduces.
 func WithReadRandom(seed uint64) Option {
 	return func(c *config) { c.random, c.seed = true, seed }
 }
 
 // WithReadError makes Reads fail with err once n bytes have been read: the
 // Read that reaches n returns the bytes before it, and every later Read
-// returns 0, err. The pipe is otherwise unchanged. It panics if n is
-// negative or err is nil.
+// 0, err. It panics if n < 0 or err is nil.
 func WithReadError(n int64, err error) Option {
 	if n < 0 || err == nil {
 		panic(fmt.Sprintf("pipetest: WithReadError(%d, %v): need n >= 0 and a non-nil error", n, err))
@@ -83,9 +76,8 @@ func WithReadError(n int64, err error) Option {
 
 // WithWriteError makes Writes fail with err once n bytes have been written:
 // the Write that would pass n writes the bytes before it and returns their
-// count and err, and every later Write returns 0, err, or an error matching
-// os.ErrClosed once the writer is closed. The pipe is otherwise unchanged.
-// It panics if n is negative or err is nil.
+// count and err, and every later Write 0, err until the writer is closed.
+// It panics if n < 0 or err is nil.
 func WithWriteError(n int64, err error) Option {
 	if n < 0 || err == nil {
 		panic(fmt.Sprintf("pipetest: WithWriteError(%d, %v): need n >= 0 and a non-nil error", n, err))
@@ -93,11 +85,9 @@ func WithWriteError(n int64, err error) Option {
 	return func(c *config) { c.writeErr, c.writeErrAt = err, n }
 }
 
-// WithReadHang makes Reads hang once n bytes have been read, as a child that
-// stops reading: the Read that reaches n returns the bytes before it, and
-// every later Read blocks, whatever the writer does, until the reader is
-// closed or its read deadline passes. The pipe fills, and Writes block. It
-// panics if n is negative.
+// WithReadHang makes Reads stop once n bytes have been read, as a child that
+// hangs: later Reads block, whatever the writer does, until the reader is
+// closed or its deadline passes, and the pipe fills. It panics if n < 0.
 func WithReadHang(n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadHang(%d): negative count", n))
@@ -107,8 +97,7 @@ func WithReadHang(n int64) Option {
 
 // WithReadClose closes the read end once n bytes have been read, or at once
 // if n is 0, as a child that dies: the Read that reaches n returns the bytes
-// before it, and the pipe then behaves as after [Reader.Close]. It panics if
-// n is negative.
+// before it. It panics if n < 0.
 func WithReadClose(n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadClose(%d): negative count", n))
@@ -116,10 +105,9 @@ func WithReadClose(n int64) Option {
 	return func(c *config) { c.crash, c.crashAt = true, n }
 }
 
-// WithReadLatency makes every Read wait d before it takes any bytes, as a
-// slow child: the pipe drains slowly, or what the child writes arrives late.
-// Closing the reader or its read deadline ends the wait. It panics if d is
-// negative.
+// WithReadLatency makes every Read wait d before it takes bytes, as a slow
+// child: the pipe drains slowly, or output arrives late. Closing the reader
+// or its deadline ends the wait. It panics if d < 0.
 func WithReadLatency(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadLatency(%v): negative duration", d))

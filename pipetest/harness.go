@@ -16,44 +16,22 @@ import (
 	"github.com/anonpipe/anonpipe/anonpipe"
 )
 
-// ChildEnv is the environment variable that makes a test binary run by
-// [Command] play a child instead of running its tests. Its value is the
-// child's name, a key of the map given to [Main]. A test that runs its own
-// binary as an ordinary test run (with -test.run, say) must remove it from
-// that run's environment.
+// ChildEnv is the environment variable through which [Command] names the
+// child of [Main] that the test binary is to play. Remove it from the
+// environment of any other run of the binary.
 const ChildEnv = "PIPETEST_CHILD"
 
 // Main is the body of a package's TestMain for tests that use [Command]:
 //
 //	func TestMain(m *testing.M) {
-//		pipetest.Main(m, map[string]func(args []string) int{
-//			"echo": childEcho,
-//		})
+//		pipetest.Main(m, map[string]func(args []string) int{"echo": childEcho})
 //	}
 //
-// Main looks at the environment, not at the command line, whose flags are
-// not parsed yet. If [ChildEnv] is unset or empty, the process is an
-// ordinary test run: Main calls m.Run and then os.Exit with the code m.Run
-// returns, so code after Main never runs and TestMain's deferred calls are
-// skipped (put setup before Main; teardown belongs in the tests' Cleanup).
-//
-// If [ChildEnv] names a child, the process is a child started by Command:
-// Main neither parses flags nor calls m.Run, calls children[name] with
-// os.Args[1:], which are the arguments given to Command followed by those
-// the test appended to the Cmd's Args (such as a pipe's handle), and then
-// calls os.Exit with the function's result. Deferred calls in the function
-// run before that exit; those in TestMain do not. A child function that
-// panics exits with status 2 and its stack on standard error, as any Go
-// program does. As flags are not parsed, the function must not call
-// testing.Short, testing.Verbose or flag.Parse's users. [ChildEnv] stays set
-// in the child, so the function can read its own name. A child that exits
-// (through Main or os.Exit) writes its coverage counters to GOCOVERDIR, so
-// they count in go test -cover; a child that is killed writes none.
-//
-// If [ChildEnv] names no key of children, Main writes to standard error a
-// line naming the child and the known children, and exits with status 2.
-//
-// Main does not return.
+// Without [ChildEnv], Main runs the tests. With it, Main runs the child it
+// names with os.Args[1:] (Command's args, then those the test appended; no
+// test flags), or, for an unknown name, lists the known ones on standard
+// error and exits with status 2. Main exits with the result and never
+// returns, so TestMain's deferred calls do not run.
 func Main(m *testing.M, children map[string]func(args []string) int) {
 	name := os.Getenv(ChildEnv)
 	if name == "" {
@@ -76,7 +54,11 @@ func Main(m *testing.M, children map[string]func(args []string) int) {
 // The child's time bound: when the test has a deadline, the child is killed
 // grace before it, grace being a tenth of the time left when Command is
 // called, kept between minGrace and maxGrace but never more than half the
-// time left. WaitDelay is half of grace, or noDeadlineWaitDelay.
+// time left, so that the test fails naming the child rather than the binary
+// panicking at the deadline. If the grace has begun when the test calls
+// Start, Start fails with context.DeadlineExceeded. WaitDelay, how long Wait
+// waits for the child's stderr once it has exited or been killed (a
+// grandchild may hold it), is half of grace, or noDeadlineWaitDelay.
 const (
 	minGrace            = time.Second
 	maxGrace            = 10 * time.Second
@@ -84,70 +66,19 @@ const (
 	maxLogLine          = 64 << 10
 )
 
-// Command returns a Cmd that runs the current test binary again as the
-// named child, a key of the map the binary's TestMain gives to [Main],
-// with args as the child's arguments. Attach pipes with Cmd.ToChild and
-// Cmd.FromChild and append their handles to the Cmd's Args, as production
-// code does; the child function gets args and everything appended after
-// them, and no test flags. Call Command from the goroutine running the test:
-// it calls t.Fatalf if child is empty. The Cmd it returns is not started.
+// Command returns an unstarted Cmd that runs the test binary again as the
+// named child of [Main], with args; attach pipes with ToChild and FromChild
+// and append their handles to Args. Stdin and Stdout are the null device,
+// Stderr the test's log (set it to nil for Output to keep it). The
+// environment is this process's (so go test -cover counts children), with
+// [ChildEnv] naming the child and atexit_sleep_ms=0 added to GORACE.
 //
-// The Cmd runs os.Executable, an absolute path, so a test may change
-// directory first; os.Args[0] is used only if os.Executable fails. Its Env is
-// this process's environment, which keeps GOCOVERDIR so that code run only
-// in children counts in go test -cover, with [ChildEnv] set to child
-// (replacing any value it had) and atexit_sleep_ms=0 added to GORACE unless
-// GORACE already sets it. Other entries go on as exec.Cmd passes them,
-// duplicates and entries without '=' included; of several GORACE entries
-// the last counts, as it would for exec.Cmd. Its Stderr is a writer that copies the child's
-// standard error to the test's log, one t.Log call per line, prefixed with
-// the child's name; a last line without a newline is written when
-// the test ends, and lines written after the test ends go to this process's
-// standard error instead. Its Stdin and Stdout are nil, so the child reads
-// from and writes to the null device. The test may change
-// any field before Start: setting Stderr replaces the log writer, and Output
-// keeps the child's standard error in its *exec.ExitError, and CombinedOutput
-// works, only if the test sets Stderr to nil first.
-//
-// The child is bounded by the test's deadline, if t has a Deadline method
-// (as *testing.T has) that reports one: it is killed a grace period before
-// the deadline, a tenth of the time left when Command is called, kept
-// between 1 s and 10 s but never more than half the time left, so that the
-// test fails, with an error naming the child, the likely causes (such as a
-// pipe to the child that the test never closed) and the arguments the test
-// appended, rather than the test binary panicking at the deadline with the
-// child left running. WaitDelay is half the grace period, or 5 s without a
-// deadline, so Wait returns that long after the child is killed even if a
-// process it started keeps its standard error open. If the grace period has
-// already begun when the test calls Start, Start fails with
-// context.DeadlineExceeded. The Cmd's Cancel function reports the deadline
-// kill; a test that replaces Cancel loses that report, not the kill.
-//
-// When the test ends, after the cleanup functions registered after Command
-// have run (so a test's own cleanup may still stop the child gently), a
-// cleanup registered by Command does the following. If the child was started
-// and not waited for, it kills the child (if still running), waits for it,
-// which closes the parent's pipe ends, and fails the test with an error
-// naming the child, or only logs that if the test has already failed or was
-// skipped. It then closes any pipe ends the Cmd still holds, as Cmd.Close
-// does, and stops copying to the test's log. Starting the child and not
-// waiting for it is thus always incorrect, as is calling Wait in a goroutine
-// that outlives the test.
-//
-// A test binary whose TestMain does not call [Main] runs its tests again in
-// each child, where each Command would start more children. So Command,
-// called with a *testing.T or *testing.F while [ChildEnv] is set, writes
-// to standard error a line saying that TestMain must call Main (which the
-// parent's test logs as the child's), and exits with status 2, which the
-// parent's Wait reports; it does the same in an ordinary test run that
-// [ChildEnv] was wrongly left set for.
-//
-// Command may also be called in a child, which has no *testing.T, with any
-// testing.TB the child provides: the grandchild gets its own name in
-// [ChildEnv], and Main in the grandchild runs it. Command uses only the TB's
-// Helper, Name, Cleanup, Log, Logf, Errorf, Fatalf, Failed and Skipped
-// methods, and Deadline if the TB has one. It must not be called inside a
-// synctest bubble, whose Deadline panics.
+// If t has a deadline, the child is killed shortly before it, failing the
+// test. When the test ends, Command kills and waits for a child started but
+// not waited for, failing the test, and closes the Cmd's pipe ends: not
+// waiting, or waiting in a goroutine that outlives the test, is incorrect.
+// Command calls t.Fatalf if child is empty; in a binary whose TestMain does
+// not call Main, it exits with status 2.
 func Command(t testing.TB, child string, args ...string) *anonpipe.Cmd {
 	t.Helper()
 	if child == "" {
