@@ -14,7 +14,7 @@ import (
 	"github.com/matryer/is"
 )
 
-// crossHandlesEnv carries, to the sub-run of TestSubrunCrossProcessPipe, the
+// crossHandlesEnv carries, to the sub-run of TestCrossProcessPipe, the
 // handle strings of the pipes it inherited: "r,w;r,w;...".
 const crossHandlesEnv = "PIPETEST_CROSS_HANDLES"
 
@@ -30,10 +30,34 @@ const crossPipes = 64
 // hold for ends that came through a process boundary as it does for ends
 // made in-process.
 func TestCrossProcessPipe(t *testing.T) {
+	if inSubrun(t) {
+		var mu sync.Mutex
+		pairs := strings.Split(os.Getenv(crossHandlesEnv), ";")
+		pipetest.TestPipe(t, func() (io.ReadCloser, io.WriteCloser, func(), error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(pairs) == 0 || pairs[0] == "" {
+				return nil, nil, nil, errors.New("out of inherited pipes: raise crossPipes")
+			}
+			rh, wh, _ := strings.Cut(pairs[0], ",")
+			pairs = pairs[1:]
+			r, err := anonpipe.OpenReader(rh)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			w, err := anonpipe.OpenWriter(wh)
+			if err != nil {
+				r.Close()
+				return nil, nil, nil, fmt.Errorf("write end: %w", err)
+			}
+			return r, w, nil, nil
+		})
+		return
+	}
 	is := is.New(t)
 	exe, err := os.Executable()
 	is.NoErr(err) // finding this test binary
-	cmd := anonpipe.Command(exe, "-test.run=^TestSubrunCrossProcessPipe$", "-test.v", "-test.timeout=3m")
+	cmd := anonpipe.Command(exe, "-test.run=^"+t.Name()+"$", "-test.v", "-test.timeout=3m")
 	var handles []string
 	var ours []io.Closer
 	closeOurs := func() {
@@ -50,7 +74,7 @@ func TestCrossProcessPipe(t *testing.T) {
 		handles = append(handles, rh+","+wh)
 	}
 	cmd.Env = append(environWithout(pipetest.ChildEnv),
-		subrunEnv+"=TestSubrunCrossProcessPipe",
+		subrunEnv+"="+t.Name(),
 		crossHandlesEnv+"="+strings.Join(handles, ";"),
 		"GORACE=atexit_sleep_ms=0")
 	var out strings.Builder
@@ -59,32 +83,6 @@ func TestCrossProcessPipe(t *testing.T) {
 	closeOurs()           // the child's ends must be the only ones
 	err = cmd.Wait()
 	t.Logf("sub-run:\n%s", out.String())
-	is.NoErr(err)                                                                   // the suite passes on ends opened from inherited handles
-	is.True(strings.Contains(out.String(), "--- PASS: TestSubrunCrossProcessPipe")) // and really ran
-}
-
-// TestSubrunCrossProcessPipe is the child of TestCrossProcessPipe.
-func TestSubrunCrossProcessPipe(t *testing.T) {
-	onlyInSubrun(t)
-	var mu sync.Mutex
-	pairs := strings.Split(os.Getenv(crossHandlesEnv), ";")
-	pipetest.TestPipe(t, func() (io.ReadCloser, io.WriteCloser, func(), error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(pairs) == 0 || pairs[0] == "" {
-			return nil, nil, nil, errors.New("out of inherited pipes: raise crossPipes")
-		}
-		rh, wh, _ := strings.Cut(pairs[0], ",")
-		pairs = pairs[1:]
-		r, err := anonpipe.OpenReader(rh)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		w, err := anonpipe.OpenWriter(wh)
-		if err != nil {
-			r.Close()
-			return nil, nil, nil, fmt.Errorf("write end: %w", err)
-		}
-		return r, w, nil, nil
-	})
+	is.NoErr(err)                                                       // the suite passes on ends opened from inherited handles
+	is.True(strings.Contains(out.String(), "--- PASS: "+t.Name()+" (")) // and really ran
 }

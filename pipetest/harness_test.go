@@ -89,21 +89,20 @@ func TestCommandEnvironment(t *testing.T) {
 }
 
 func TestCommandEnvironmentEntryWithoutEquals(t *testing.T) {
+	if inSubrun(t) {
+		is := is.New(t)
+		is.True(slices.Contains(os.Environ(), "GORACE")) // this process's environment holds "GORACE"
+		c := pipetest.Command(t, "env", "GORACE")
+		is.True(slices.Contains(c.Environ(), "GORACE")) // which Command passes on, as exec.Cmd would
+		out, err := c.Output()
+		is.NoErr(err)                                              // running the child
+		is.Equal(lines(out), []string{"GORACE=atexit_sleep_ms=0"}) // which sees the GORACE the sub-run set, with atexit_sleep_ms=0
+		return
+	}
 	is := is.New(t)
-	res := subrunWithEnv(t, "TestSubrunEntryWithoutEquals", []string{"GORACE"})
-	is.Equal(res.code, 0)                                                        // a test run whose environment holds "GORACE", without '=', can start children
-	is.True(strings.Contains(res.out, "--- PASS: TestSubrunEntryWithoutEquals")) // the test that did passes
-}
-
-func TestSubrunEntryWithoutEquals(t *testing.T) {
-	onlyInSubrun(t)
-	is := is.New(t)
-	is.True(slices.Contains(os.Environ(), "GORACE")) // this process's environment holds "GORACE"
-	c := pipetest.Command(t, "env", "GORACE")
-	is.True(slices.Contains(c.Environ(), "GORACE")) // which Command passes on, as exec.Cmd would
-	out, err := c.Output()
-	is.NoErr(err)                                              // running the child
-	is.Equal(lines(out), []string{"GORACE=atexit_sleep_ms=0"}) // which sees the GORACE the sub-run set, with atexit_sleep_ms=0
+	res := subrunWithEnv(t, []string{"GORACE"})
+	is.Equal(res.code, 0)                                          // a test run whose environment holds "GORACE", without '=', can start children
+	is.True(strings.Contains(res.out, "--- PASS: "+t.Name()+" (")) // the test that did passes
 }
 
 func TestCommandAfterChdir(t *testing.T) {
@@ -142,8 +141,14 @@ func TestCommandInChild(t *testing.T) {
 }
 
 func TestCommandLogsChildStderr(t *testing.T) {
+	if inSubrun(t) {
+		is := is.New(t)
+		is.NoErr(pipetest.Command(t, "stderr", "first line", "second line", "no newline").Run()) // running the child
+		t.Log("after Run")
+		return
+	}
 	is := is.New(t)
-	res := subrun(t, "TestSubrunStderr")
+	res := subrun(t)
 	is.Equal(res.code, 0) // the sub-run passes
 	first := strings.Index(res.out, `: child "stderr": first line`+"\n")
 	second := strings.Index(res.out, `: child "stderr": second line`+"\n")
@@ -155,52 +160,48 @@ func TestCommandLogsChildStderr(t *testing.T) {
 	is.True(last > after)   // and a last line without a newline comes when the test ends
 }
 
-func TestSubrunStderr(t *testing.T) {
-	onlyInSubrun(t)
-	is := is.New(t)
-	is.NoErr(pipetest.Command(t, "stderr", "first line", "second line", "no newline").Run()) // running the child
-	t.Log("after Run")
-}
-
 func TestCommandLogWriterOutlivesTest(t *testing.T) {
+	if inSubrun(t) {
+		var stderr io.Writer
+		t.Run("inner", func(t *testing.T) {
+			c := pipetest.Command(t, "exit", "0")
+			stderr = c.Stderr
+			is.New(t).NoErr(c.Run()) // running the child
+		})
+		_, err := io.WriteString(stderr, "late line\n")
+		is.New(t).NoErr(err) // writing after the subtest ended
+		return
+	}
 	is := is.New(t)
-	res := subrun(t, "TestSubrunLateWrite")
+	res := subrun(t)
 	is.Equal(res.code, 0) // writing to the log writer after its test ended neither panics nor fails
 	is.True(strings.Contains(res.out,
-		`pipetest: after TestSubrunLateWrite/inner ended: child "exit": late line`+"\n")) // the line goes to stderr instead
-}
-
-func TestSubrunLateWrite(t *testing.T) {
-	onlyInSubrun(t)
-	var stderr io.Writer
-	t.Run("inner", func(t *testing.T) {
-		c := pipetest.Command(t, "exit", "0")
-		stderr = c.Stderr
-		is.New(t).NoErr(c.Run()) // running the child
-	})
-	_, err := io.WriteString(stderr, "late line\n")
-	is.New(t).NoErr(err) // writing after the subtest ended
+		"pipetest: after "+t.Name()+`/inner ended: child "exit": late line`+"\n")) // the line goes to stderr instead
 }
 
 func TestCommandFailsTestThatForgetsWait(t *testing.T) {
+	if inSubrun(t) {
+		startHanging(t)
+		return
+	}
 	is := is.New(t)
-	res := subrun(t, "TestSubrunForgetsWait")
+	res := subrun(t)
 	pid := hangingPid(t, res.out)
-	is.Equal(res.code, 1)                                                 // the sub-run fails
-	is.True(strings.Contains(res.out, "--- FAIL: TestSubrunForgetsWait")) // because of the test that forgot Wait
+	is.Equal(res.code, 1)                                          // the sub-run fails
+	is.True(strings.Contains(res.out, "--- FAIL: "+t.Name()+" (")) // because of the test that forgot Wait
 	is.True(strings.Contains(res.out,
 		fmt.Sprintf(`pipetest: child "hang" (pid %d) was started but never waited for`, pid))) // with a message naming the child
 	is.True(processGone(pid)) // and the child was killed and reaped
 }
 
-func TestSubrunForgetsWait(t *testing.T) {
-	onlyInSubrun(t)
-	startHanging(t)
-}
-
 func TestCommandKillsChildOfFailedTest(t *testing.T) {
+	if inSubrun(t) {
+		startHanging(t)
+		t.Fatal("failing on purpose")
+		return
+	}
 	is := is.New(t)
-	res := subrun(t, "TestSubrunFailsWithChildRunning")
+	res := subrun(t)
 	pid := hangingPid(t, res.out)
 	is.Equal(res.code, 1)                                      // the sub-run fails
 	is.True(strings.Contains(res.out, "failing on purpose\n")) // as its test asked
@@ -210,64 +211,55 @@ func TestCommandKillsChildOfFailedTest(t *testing.T) {
 	is.True(processGone(pid))                               // and the child was killed and reaped
 }
 
-func TestSubrunFailsWithChildRunning(t *testing.T) {
-	onlyInSubrun(t)
-	startHanging(t)
-	t.Fatal("failing on purpose")
-}
-
 func TestCommandBoundsChildByDeadline(t *testing.T) {
+	if inSubrun(t) {
+		c := startHanging(t)
+		t.Logf("Wait: %v", c.Wait())
+		return
+	}
 	is := is.New(t)
-	res := subrun(t, "TestSubrunDeadline", "-test.timeout=2s")
+	res := subrun(t, "-test.timeout=2s")
 	pid := hangingPid(t, res.out)
 	is.Equal(res.code, 1)                                                                                         // the sub-run fails, rather than panicking (status 2)
 	is.True(!strings.Contains(res.out, "panic: test timed out"))                                                  // the binary did not reach its deadline
 	is.True(strings.Contains(res.out, fmt.Sprintf(`pipetest: killed child "hang" (pid %d): still running`, pid))) // the harness killed the child first, and says so
-	is.True(strings.Contains(res.out, "--- FAIL: TestSubrunDeadline"))                                            // failing the test
+	is.True(strings.Contains(res.out, "--- FAIL: "+t.Name()+" ("))                                                // failing the test
 	is.True(processGone(pid))                                                                                     // and the child is gone
 }
 
-func TestSubrunDeadline(t *testing.T) {
-	onlyInSubrun(t)
-	c := startHanging(t)
-	t.Logf("Wait: %v", c.Wait())
-}
-
 func TestCommandDeadlineNamesUnclosedPipe(t *testing.T) {
+	if inSubrun(t) {
+		// Get a line through a relay child, then wait for it without closing
+		// the pipe to it, from which it waits for EOF.
+		is := is.New(t)
+		c := pipetest.Command(t, "relay")
+		in, ih, err := c.ToChild()
+		is.NoErr(err) // attaching the child's input
+		out, oh, err := c.FromChild()
+		is.NoErr(err) // attaching the child's output
+		c.Args = append(c.Args, ih, oh)
+		is.NoErr(c.Start()) // starting the child
+		_, err = io.WriteString(in, "ping\n")
+		is.NoErr(err) // writing to the child
+		line, err := firstLine(out)
+		is.NoErr(err)          // reading its relay
+		is.Equal(line, "ping") // the child runs
+		t.Logf("relay child pid %d, handles %q", c.Process.Pid, []string{ih, oh})
+		t.Logf("Wait: %v", c.Wait())
+		return
+	}
 	is := is.New(t)
-	res := subrun(t, "TestSubrunNeverClosesInput", "-test.timeout=2s")
+	res := subrun(t, "-test.timeout=2s")
 	m := regexp.MustCompile(`relay child pid (\d+), handles (\[.*\])\n`).FindStringSubmatch(res.out)
 	is.True(m != nil)                                                                                  // the sub-run started the child
 	is.Equal(res.code, 1)                                                                              // the sub-run fails, rather than panicking (status 2)
-	is.True(strings.Contains(res.out, "--- FAIL: TestSubrunNeverClosesInput"))                         // failing the test
+	is.True(strings.Contains(res.out, "--- FAIL: "+t.Name()+" ("))                                     // failing the test
 	is.True(strings.Contains(res.out, `pipetest: killed child "relay" (pid `+m[1]+"): still running")) // the harness killed the child before the deadline, naming it
 	is.True(strings.Contains(res.out, "Likely causes: the child waits for EOF on a pipe whose write end "+
 		"the test never closed (close the Writer from ToChild")) // and names the likely cause first
 	is.True(strings.Contains(res.out, "or the test waits for the child, reading its pipe or in Wait, "+
 		"while the child waits for the test")) // then the test and the child waiting for each other
 	is.True(strings.Contains(res.out, "Arguments the test appended (such as its pipes' handles): "+m[2]+"\n")) // and the handles the child got
-}
-
-// TestSubrunNeverClosesInput gets a line through a "relay" child and then
-// waits for it without closing the pipe to it, from which the child waits
-// for EOF.
-func TestSubrunNeverClosesInput(t *testing.T) {
-	onlyInSubrun(t)
-	is := is.New(t)
-	c := pipetest.Command(t, "relay")
-	in, ih, err := c.ToChild()
-	is.NoErr(err) // attaching the child's input
-	out, oh, err := c.FromChild()
-	is.NoErr(err) // attaching the child's output
-	c.Args = append(c.Args, ih, oh)
-	is.NoErr(c.Start()) // starting the child
-	_, err = io.WriteString(in, "ping\n")
-	is.NoErr(err) // writing to the child
-	line, err := firstLine(out)
-	is.NoErr(err)          // reading its relay
-	is.Equal(line, "ping") // the child runs
-	t.Logf("relay child pid %d, handles %q", c.Process.Pid, []string{ih, oh})
-	t.Logf("Wait: %v", c.Wait())
 }
 
 func TestCommandWithoutMain(t *testing.T) {
@@ -303,27 +295,27 @@ func TestCommandWithoutMain(t *testing.T) {
 }
 
 func TestCommandInTestRunWithChildEnv(t *testing.T) {
+	if inSubrun(t) {
+		t.Setenv(pipetest.ChildEnv, "echo")
+		pipetest.Command(t, "echo")
+		t.Error("Command returned")
+		return
+	}
 	is := is.New(t)
-	res := subrun(t, "TestSubrunChildEnv")
+	res := subrun(t)
 	is.Equal(res.code, 2) // a test run in which Command finds ChildEnv set exits with status 2
-	is.True(strings.Contains(res.out, "pipetest: TestSubrunChildEnv calls Command in a process whose "+
+	is.True(strings.Contains(res.out, "pipetest: "+t.Name()+" calls Command in a process whose "+
 		pipetest.ChildEnv+"=echo")) // saying why
 	is.True(!strings.Contains(res.out, "--- ")) // at once, ending no test
 }
 
-func TestSubrunChildEnv(t *testing.T) {
-	onlyInSubrun(t)
-	t.Setenv(pipetest.ChildEnv, "echo")
-	pipetest.Command(t, "echo")
-	t.Error("Command returned")
-}
-
 func TestCommandChildCoverage(t *testing.T) {
+	if inSubrun(t) {
+		TestCommandEchoesThroughPipes(t)
+		return
+	}
 	if testing.Short() {
 		t.Skip("runs go test -cover")
-	}
-	if os.Getenv(subrunEnv) != "" {
-		t.Skip("already in a sub-run")
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -335,12 +327,12 @@ func TestCommandChildCoverage(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goTool, "test", "-count=1", "-v",
 		"-coverpkg=github.com/anonpipe/anonpipe/pipetest,github.com/anonpipe/anonpipe/anonpipe",
-		"-coverprofile="+profile, "-run=^TestSubrunCoverage$", ".")
-	cmd.Env = append(environWithout(pipetest.ChildEnv), subrunEnv+"=TestSubrunCoverage")
+		"-coverprofile="+profile, "-run=^"+t.Name()+"$", ".")
+	cmd.Env = append(environWithout(pipetest.ChildEnv), subrunEnv+"="+t.Name())
 	out, err := cmd.CombinedOutput()
 	t.Logf("go test -cover:\n%s", out)
-	is.NoErr(err)                                                        // go test -cover passes
-	is.True(bytes.Contains(out, []byte("--- PASS: TestSubrunCoverage"))) // having run the test that starts children
+	is.NoErr(err)                                                    // go test -cover passes
+	is.True(bytes.Contains(out, []byte("--- PASS: "+t.Name()+" ("))) // having run the test that starts children
 
 	blocks := readProfile(t, profile)
 	harness := "github.com/anonpipe/anonpipe/pipetest/harness.go"
@@ -350,19 +342,14 @@ func TestCommandChildCoverage(t *testing.T) {
 		lineOf(t, "../anonpipe/open.go", "func OpenReader("))) // nor only pipetest's code: OpenReader, called only in the child, counts
 }
 
-func TestSubrunCoverage(t *testing.T) {
-	onlyInSubrun(t)
-	TestCommandEchoesThroughPipes(t)
-}
-
-// subrunEnv enables, in a test binary run by subrun, the test it names.
+// subrunEnv names, in a run of the test binary by subrun, the test that
+// plays its fixture there.
 const subrunEnv = "PIPETEST_HARNESS_SUBRUN"
 
-// onlyInSubrun skips t unless subrun runs this binary for t.
-func onlyInSubrun(t *testing.T) {
-	if os.Getenv(subrunEnv) != t.Name() {
-		t.Skip("run by another test in a process of its own")
-	}
+// inSubrun reports whether this process is the run of the test binary that
+// subrun started for t, in which t plays the fixture its parent checks.
+func inSubrun(t *testing.T) bool {
+	return os.Getenv(subrunEnv) == t.Name()
 }
 
 type subrunResult struct {
@@ -370,16 +357,18 @@ type subrunResult struct {
 	code int    // exit code
 }
 
-// subrun runs this test binary again as an ordinary test run (not a child),
-// with -test.v and the test named test enabled and run alone, and flags.
-func subrun(t *testing.T, test string, flags ...string) subrunResult {
+// subrun runs this test binary again as an ordinary test run (not a
+// child), with -test.v and flags, running t alone, in which inSubrun(t)
+// reports true.
+func subrun(t *testing.T, flags ...string) subrunResult {
 	t.Helper()
-	return subrunWithEnv(t, test, nil, flags...)
+	return subrunWithEnv(t, nil, flags...)
 }
 
 // subrunWithEnv is subrun with env added to the sub-run's environment.
-func subrunWithEnv(t *testing.T, test string, env []string, flags ...string) subrunResult {
+func subrunWithEnv(t *testing.T, env []string, flags ...string) subrunResult {
 	t.Helper()
+	test := t.Name()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
