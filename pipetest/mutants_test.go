@@ -800,7 +800,7 @@ func mutants() []mutant {
 			name:   "SecondClosePanics",
 			breaks: "a second Close of the write end panics",
 			caught: "CloseTwice",
-			says:   "a second Close of the write end panicked",
+			says:   "a second Close of the write end returned a panic (close of closed pipe)",
 			mutate: func(m *mutantPipe) {
 				var closes atomic.Int32
 				m.closeW = func() error {

@@ -16,32 +16,23 @@ import (
 func testBrokenPipe(c *check) {
 	c.closeR()
 	for _, size := range []int{1, pageSize, bigWrite} {
-		var n int
-		var err error
-		what := fmt.Sprintf("a Write of %d bytes after the reader closed", size)
-		c.promptly(what, func() { n, err = c.write(make([]byte, size)) })
-		if n != 0 || !isBroken(err) {
-			c.t.Errorf("%s returned %d, %v; want 0 and an error: %s", what, n, err, wantBrokenPipe)
-		}
+		c.fails(fmt.Sprintf("a Write of %d bytes after the reader closed", size), c.goWrite(make([]byte, size)), isBroken, wantBrokenPipe)
 	}
 	if rf, ok := c.w.(io.ReaderFrom); ok {
-		var n int64
-		var err error
-		c.promptly("ReadFrom after the reader closed", func() {
-			defer c.track("ReadFrom", -1)()
-			n, err = rf.ReadFrom(strings.NewReader("abc"))
-		})
-		if n != 0 || !isBroken(err) {
-			c.t.Errorf("ReadFrom after the reader closed returned %d, %v; %s", n, err, wantBrokenPipe)
-		}
+		c.fails("ReadFrom after the reader closed", c.goReadFrom(rf), isBroken, wantBrokenPipe)
 	}
 	if _, ok := c.w.(drainer); ok {
-		var err error
-		c.promptly("Drain after the reader closed", func() { err = c.drain(context.Background()) })
-		if !isBroken(err) {
-			c.t.Errorf("Drain of an empty pipe after the reader closed returned %v; %s", err, wantBrokenPipe)
-		}
+		c.fails("Drain of an empty pipe after the reader closed", c.goDrain(context.Background()), isBroken, wantBrokenPipe)
 	}
+}
+
+// goReadFrom calls rf.ReadFrom, with a source of a few bytes, as goCall
+// does.
+func (c *check) goReadFrom(rf io.ReaderFrom) <-chan result {
+	return goCall(func() result {
+		defer c.track("ReadFrom")()
+		return res64(rf.ReadFrom(strings.NewReader("abc")))
+	})
 }
 
 func testBrokenPipeWakesBlockedWrite(c *check) {
@@ -60,53 +51,30 @@ func testUseAfterClose(c *check) {
 	// Asked while the ends are open: after Close the question fails.
 	rNone, wNone := rdl && !c.readDeadlines(), wdl && !c.writeDeadlines()
 	c.closeW()
-	var n int
-	var n64 int64
-	var err error
 	for _, p := range [][]byte{[]byte("x"), nil, {}} {
-		what := fmt.Sprintf("Write(%#v) on a closed write end", p)
-		c.promptly(what, func() { n, err = c.write(p) })
-		if n != 0 || !isClosed(err) {
-			c.t.Errorf("%s returned %d, %v; %s", what, n, err, wantClosed)
-		}
+		c.fails(fmt.Sprintf("Write(%#v) on a closed write end", p), c.goWrite(p), isClosed, wantClosed)
 	}
 	if wdl {
 		c.closedDeadline("SetWriteDeadline on a closed write end", c.w, wNone, c.w.(writeDeadliner).SetWriteDeadline)
 	}
 	if rf, ok := c.w.(io.ReaderFrom); ok {
-		c.promptly("ReadFrom on a closed write end", func() {
-			defer c.track("ReadFrom", -1)()
-			n64, err = rf.ReadFrom(strings.NewReader("abc"))
-		})
-		if n64 != 0 || !isClosed(err) {
-			c.t.Errorf("ReadFrom on a closed write end returned %d, %v; %s", n64, err, wantClosed)
-		}
+		c.fails("ReadFrom on a closed write end", c.goReadFrom(rf), isClosed, wantClosed)
 	}
 	if _, ok := c.w.(drainer); ok {
-		c.promptly("Drain on a closed write end", func() { err = c.drain(context.Background()) })
-		if !isClosed(err) {
-			c.t.Errorf("Drain on a closed write end returned %v; %s", err, wantClosed)
-		}
+		c.fails("Drain on a closed write end", c.goDrain(context.Background()), isClosed, wantClosed)
 	}
 	c.closeR()
 	for _, p := range [][]byte{make([]byte, 1), nil, {}} {
-		what := fmt.Sprintf("Read into %#v on a closed read end", p)
-		c.promptly(what, func() { n, err = c.read(p) })
-		if n != 0 || !isClosed(err) {
-			c.t.Errorf("%s returned %d, %v; %s", what, n, err, wantClosed)
-		}
+		c.fails(fmt.Sprintf("Read into %#v on a closed read end", p), c.goRead(p), isClosed, wantClosed)
 	}
 	if rdl {
 		c.closedDeadline("SetReadDeadline on a closed read end", c.r, rNone, c.r.(readDeadliner).SetReadDeadline)
 	}
 	if wt, ok := c.r.(io.WriterTo); ok {
-		c.promptly("WriteTo on a closed read end", func() {
-			defer c.track("WriteTo", -1)()
-			n64, err = wt.WriteTo(io.Discard)
-		})
-		if n64 != 0 || !isClosed(err) {
-			c.t.Errorf("WriteTo on a closed read end returned %d, %v; %s", n64, err, wantClosed)
-		}
+		c.fails("WriteTo on a closed read end", goCall(func() result {
+			defer c.track("WriteTo")()
+			return res64(wt.WriteTo(io.Discard))
+		}), isClosed, wantClosed)
 	}
 }
 
@@ -167,46 +135,24 @@ func testCloseUnblocksWrite(c *check) {
 	c.same(c.readAll("the rest of a Write cut short by Close"), c.s.big[partK:r.n], fmt.Sprintf("the rest of a Write cut short by Close when it had written %d bytes", r.n))
 }
 
-// closeAgain closes an end a second time, which must return nil or an
-// error matching os.ErrClosed, and not panic.
-func (c *check) closeAgain(end string, close func() error) {
-	c.t.Helper()
-	var err error
-	panicked := func() (p any) {
-		defer func() { p = recover() }()
-		defer c.track("second Close of the "+end, -1)()
-		err = close()
-		return nil
-	}()
-	if panicked != nil {
-		c.t.Fatalf("a second Close of the %s panicked: %v", end, panicked)
-	}
-	if err != nil && !isClosed(err) {
-		c.t.Errorf("a second Close of the %s returned %v; want nil or an error matching os.ErrClosed", end, err)
-	}
-}
-
 func testCloseTwice(c *check) {
+	const want = "want nil or an error matching os.ErrClosed"
 	c.closeR()
-	c.closeAgain("read end", c.r.Close)
+	if err := c.tryClose("read end", c.r.Close); err != nil && !isClosed(err) {
+		c.t.Errorf("a second Close of the read end returned %v; %s", err, want)
+	}
 	// The second Close did nothing else: the writer is still open and sees
 	// a broken pipe.
-	var n int
-	var err error
-	c.promptly("a Write after the reader closed twice", func() { n, err = c.write([]byte("x")) })
-	if n != 0 || !isBroken(err) {
-		c.t.Errorf("a Write after the reader closed twice returned %d, %v; %s: closing the reader again must not touch the writer", n, err, wantBrokenPipe)
-	}
+	c.fails("a Write after the reader closed twice", c.goWrite([]byte("x")), isBroken,
+		wantBrokenPipe+": closing the reader again must not touch the writer")
 	c.closeW()
-	c.closeAgain("write end", c.w.Close)
-	c.promptly("a Read after both ends closed twice", func() { n, err = c.read(make([]byte, 1)) })
-	if n != 0 || !isClosed(err) {
-		c.t.Errorf("a Read after both ends closed twice returned %d, %v; %s", n, err, wantClosed)
+	if err := c.tryClose("write end", c.w.Close); err != nil && !isClosed(err) {
+		c.t.Errorf("a second Close of the write end returned %v; %s", err, want)
 	}
+	c.fails("a Read after both ends closed twice", c.goRead(make([]byte, 1)), isClosed, wantClosed)
 }
 
 func testCloseRace(c *check) {
-	const loops = 1000
 	var (
 		errs  errList
 		mu    sync.Mutex
@@ -214,56 +160,43 @@ func testCloseRace(c *check) {
 		start = make(chan struct{})
 		wg    sync.WaitGroup
 	)
-	for range 2 {
+	// race calls f, after start, until it returns false or 1000 times.
+	race := func(f func() bool) {
 		goWG(&wg, func() {
 			<-start
-			buf := make([]byte, 64)
-			for range loops {
-				if n, err := c.read(buf); err != nil {
-					if n != 0 || (err != io.EOF && !isClosed(err)) {
-						errs.add("a Read racing with Close returned %d, %v; want bytes, io.EOF or an error matching os.ErrClosed", n, err)
-					}
-					return
-				}
-			}
-		})
-		goWG(&wg, func() {
-			<-start
-			buf := make([]byte, 64)
-			for range loops {
-				if _, err := c.write(buf); err != nil {
-					if !isClosed(err) && !isBroken(err) {
-						errs.add("a Write racing with Close returned %v; want nil, a broken pipe or an error matching os.ErrClosed", err)
-					}
-					return
-				}
+			for i := 0; i < 1000 && f(); i++ {
 			}
 		})
 	}
-	for _, end := range []struct {
-		name  string
-		close func() error
-	}{{"read end", c.r.Close}, {"write end", c.w.Close}} {
+	for range 2 {
+		rbuf, wbuf := make([]byte, 64), make([]byte, 64)
+		race(func() bool {
+			n, err := c.read(rbuf)
+			if err != nil && (n != 0 || (err != io.EOF && !isClosed(err))) {
+				errs.add("a Read racing with Close returned %d, %v; want bytes, io.EOF or an error matching os.ErrClosed", n, err)
+			}
+			return err == nil
+		})
+		race(func() bool {
+			_, err := c.write(wbuf)
+			if err != nil && !isClosed(err) && !isBroken(err) {
+				errs.add("a Write racing with Close returned %v; want nil, a broken pipe or an error matching os.ErrClosed", err)
+			}
+			return err == nil
+		})
+	}
+	for end, close := range map[string]func() error{"read end": c.r.Close, "write end": c.w.Close} {
 		for range 2 {
-			goWG(&wg, func() {
-				<-start
-				err := func() (err error) {
-					defer func() {
-						if p := recover(); p != nil {
-							err = fmt.Errorf("panic: %v", p)
-						}
-					}()
-					defer c.track("Close of the "+end.name, -1)()
-					return end.close()
-				}()
-				switch {
+			race(func() bool {
+				switch err := c.tryClose(end, close); {
 				case err == nil:
 					mu.Lock()
-					nils[end.name]++
+					nils[end]++
 					mu.Unlock()
 				case !isClosed(err):
-					errs.add("a Close of the %s racing with Read, Write and another Close returned %v; want nil or an error matching os.ErrClosed", end.name, err)
+					errs.add("a Close of the %s racing with Read, Write and another Close returned %v; want nil or an error matching os.ErrClosed", end, err)
 				}
+				return false
 			})
 		}
 	}

@@ -53,7 +53,7 @@ func testWriteBufferNotRetained(c *check) {
 		ch := goCall(func() result {
 			n, err := c.write(end)
 			if err == nil {
-				err = c.tryCloseW()
+				err = c.tryClose("write end", c.w.Close)
 			}
 			return result{n, err}
 		})
@@ -80,7 +80,7 @@ func testRandomMegabyte(c *check) {
 			}
 			p = p[n:]
 		}
-		return c.tryCloseW()
+		return c.tryClose("write end", c.w.Close)
 	})
 	rng := rand.New(rand.NewPCG(3, 4))
 	got := make([]byte, 0, len(data))
@@ -159,7 +159,7 @@ func testReadFromWriteTo(c *check) {
 		if okRF {
 			what = "ReadFrom"
 			func() {
-				defer c.track("ReadFrom", len(data))()
+				defer c.track(fmt.Sprintf("ReadFrom of %d bytes", len(data)))()
 				n, err = rf.ReadFrom(&chunkReader{data, rand.New(rand.NewPCG(5, 6))})
 			}()
 		} else {
@@ -168,7 +168,7 @@ func testReadFromWriteTo(c *check) {
 			n = int64(m)
 		}
 		// Closed in any case, so that the reader gets to EOF.
-		cerr := c.tryCloseW()
+		cerr := c.tryClose("write end", c.w.Close)
 		if n != int64(len(data)) || err != nil {
 			return fmt.Errorf("%s of %d bytes returned %d, %v; want %[2]d, nil", what, len(data), n, err)
 		}
@@ -188,7 +188,7 @@ func testReadFromWriteTo(c *check) {
 	var n int64
 	var err error
 	func() {
-		defer c.track("WriteTo", -1)()
+		defer c.track("WriteTo")()
 		n, err = wt.WriteTo(dst)
 	}()
 	if err != nil && !errors.Is(err, refused{}) {

@@ -28,11 +28,8 @@ func testReadDeadline(c *check) {
 	ch := c.send(msg, false)
 	c.same(c.readFull(1, "the first byte of a Write"), msg[:1], "the first byte of a Write")
 	c.setReadDeadline(time.Now().Add(-time.Second))
-	var n int
-	var err error
-	c.promptly("a Read with a deadline in the past", func() { n, err = c.read(buf) })
-	if n != 0 || !isTimeout(err) {
-		c.t.Fatalf("a Read with a deadline in the past, with a byte ready, returned %d, %v; want 0 at once and %s", n, err, timeoutError)
+	if r := c.prompt("a Read with a deadline in the past", c.goRead(buf)); r.n != 0 || !isTimeout(r.err) {
+		c.t.Fatalf("a Read with a deadline in the past, with a byte ready, returned %v; want 0 at once and %s", r, timeoutError)
 	}
 
 	// The zero time clears it.
@@ -64,11 +61,8 @@ func testWriteDeadline(c *check) {
 
 	// A deadline in the past fails at once, even with room.
 	c.setWriteDeadline(time.Now().Add(-time.Second))
-	var n int
-	var err error
-	c.promptly("a Write with a deadline in the past", func() { n, err = c.write([]byte("x")) })
-	if n != 0 || !isTimeout(err) {
-		c.t.Fatalf("a Write with a deadline in the past returned %d, %v; want 0 at once and %s", n, err, timeoutError)
+	if r := c.prompt("a Write with a deadline in the past", c.goWrite([]byte("x"))); r.n != 0 || !isTimeout(r.err) {
+		c.t.Fatalf("a Write with a deadline in the past returned %v; want 0 at once and %s", r, timeoutError)
 	}
 
 	// The zero time clears it.
@@ -129,10 +123,8 @@ func testDrain(c *check) {
 	_, ok := c.w.(drainer)
 	c.need(ok, c.w, "Drain(context.Context) error method")
 	bg := context.Background()
-	var err error
-	c.promptly("Drain of an empty pipe", func() { err = c.drain(bg) })
-	if err != nil {
-		c.t.Fatalf("Drain of an empty pipe returned %v; want nil", err)
+	if r := c.prompt("Drain of an empty pipe", c.goDrain(bg)); r.err != nil {
+		c.t.Fatalf("Drain of an empty pipe returned %v; want nil", r.err)
 	}
 	if !c.buffered() {
 		c.t.Logf("the pipe holds no bytes with nobody reading: Drain waiting for unread bytes not checked")
@@ -143,7 +135,7 @@ func testDrain(c *check) {
 	msg := []byte("0123456789")
 	c.sent(c.send(msg, false), msg)
 	ctx, cancel := context.WithTimeout(bg, tick)
-	err = c.drain(ctx)
+	err := c.drain(ctx)
 	cancel()
 	if err != context.DeadlineExceeded {
 		c.t.Fatalf("Drain with %d bytes unread and a context ending %v later returned %v; want context.DeadlineExceeded", len(msg), tick, err)
@@ -152,7 +144,7 @@ func testDrain(c *check) {
 	// It returns once the reader has read them.
 	ch := c.goDrain(bg)
 	c.same(c.readFull(len(msg), "bytes to drain"), msg, "bytes to drain")
-	if err = await(c, ch, promptTime, "Drain, when the reader read everything"); err != nil {
+	if err = await(c, ch, promptTime, "Drain, when the reader read everything").err; err != nil {
 		c.t.Fatalf("Drain returned %v when the reader read everything; want nil", err)
 	}
 
@@ -161,14 +153,14 @@ func testDrain(c *check) {
 	ctx, cancel = context.WithCancel(bg)
 	ch = c.goDrain(ctx)
 	cancel()
-	if err = await(c, ch, promptTime, "Drain with a byte unread, when its context was cancelled"); err != context.Canceled {
+	if err = await(c, ch, promptTime, "Drain with a byte unread, when its context was cancelled").err; err != context.Canceled {
 		c.t.Fatalf("Drain with a byte unread returned %v when its context was cancelled; want context.Canceled", err)
 	}
 
 	// Closing the writer ends a Drain waiting on it.
 	ch = c.goDrain(bg)
 	c.closeW()
-	if err = await(c, ch, promptTime, "Drain with a byte unread, when the writer closed"); !isClosed(err) {
+	if err = await(c, ch, promptTime, "Drain with a byte unread, when the writer closed").err; !isClosed(err) {
 		c.t.Fatalf("Drain with a byte unread returned %v when the writer closed; %s", err, wantClosed)
 	}
 }

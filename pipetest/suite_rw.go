@@ -16,29 +16,23 @@ func testReadReturnsWhatIsThere(c *check) {
 	msg := []byte("abc")
 	ch := c.send(msg, false)
 	buf := make([]byte, 100)
-	var n int
-	var err error
-	c.promptly(fmt.Sprintf("after a Write of %q, a Read into 100 bytes", msg), func() { n, err = c.read(buf) })
-	if n != len(msg) || err != nil || string(buf[:n]) != "abc" {
-		c.t.Fatalf("after a Write of %q, a Read into 100 bytes returned %d, %v (%q); want 3, nil: "+
-			"a Read returns the bytes there, without waiting to fill its buffer", msg, n, err, buf[:n])
+	what := fmt.Sprintf("after a Write of %q, a Read into 100 bytes", msg)
+	if r := c.prompt(what, c.goRead(buf)); r.n != len(msg) || r.err != nil || string(buf[:r.n]) != "abc" {
+		c.t.Fatalf("%s returned %v (%q); want 3, nil: a Read returns the bytes there, without waiting to fill its buffer",
+			what, r, buf[:r.n])
 	}
 	c.sent(ch, msg)
 }
 
 func testZeroLengthRead(c *check) {
-	var n int
-	var err error
-	c.promptly("Read(nil) on an empty pipe", func() { n, err = c.read(nil) })
-	if n != 0 || err != nil {
-		c.t.Errorf("Read(nil) on an empty pipe returned %d, %v; want 0, nil", n, err)
+	if r := c.prompt("Read(nil) on an empty pipe", c.goRead(nil)); r.n != 0 || r.err != nil {
+		c.t.Errorf("Read(nil) on an empty pipe returned %v; want 0, nil", r)
 	}
 	// The writer closes after the byte, so that a byte taken shows as one
 	// missing rather than a Read waiting for it.
 	ch := c.send([]byte("x"), true)
-	c.promptly("Read of an empty slice with a byte waiting", func() { n, err = c.read([]byte{}) })
-	if n != 0 || err != nil {
-		c.t.Errorf("a Read of an empty slice with a byte waiting returned %d, %v; want 0, nil", n, err)
+	if r := c.prompt("Read of an empty slice with a byte waiting", c.goRead([]byte{})); r.n != 0 || r.err != nil {
+		c.t.Errorf("a Read of an empty slice with a byte waiting returned %v; want 0, nil", r)
 	}
 	c.same(c.readAll("the byte after a zero-length Read"), []byte("x"), "the byte after a zero-length Read (which must take nothing)")
 	c.sent(ch, []byte("x"))
@@ -47,11 +41,8 @@ func testZeroLengthRead(c *check) {
 func testZeroLengthWrite(c *check) {
 	c.buffered() // before the zero-length Writes, so that it reads back only its own bytes
 	for _, p := range [][]byte{nil, {}} {
-		var n int
-		var err error
-		c.promptly(fmt.Sprintf("Write(%#v) with nobody reading", p), func() { n, err = c.write(p) })
-		if n != 0 || err != nil {
-			c.t.Errorf("Write(%#v) returned %d, %v; want 0, nil", p, n, err)
+		if r := c.prompt(fmt.Sprintf("Write(%#v) with nobody reading", p), c.goWrite(p)); r.n != 0 || r.err != nil {
+			c.t.Errorf("Write(%#v) returned %v; want 0, nil", p, r)
 		}
 	}
 	msg := []byte("after")

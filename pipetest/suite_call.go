@@ -1,0 +1,401 @@
+package pipetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/anonpipe/anonpipe/anonpipe"
+)
+
+// How sub-tests make calls on the ends: each call is tracked for the
+// watchdog and its count checked; calls that must block, or end, run in a
+// goroutine of their own.
+
+// errorf fails the sub-test from any goroutine, unless it has ended.
+func (c *check) errorf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ended {
+		c.t.Errorf(format, args...)
+	}
+}
+
+// read calls the read end's Read, and checks its count.
+func (c *check) read(p []byte) (int, error) {
+	defer c.track(fmt.Sprintf("Read of %d bytes", len(p)))()
+	n, err := c.r.Read(p)
+	if n < 0 || n > len(p) {
+		c.errorf("Read of %d bytes returned %d, %v: a count outside 0..len(p)", len(p), n, err)
+		n = max(0, min(n, len(p)))
+	}
+	return n, err
+}
+
+// write calls the write end's Write, and checks its count: every Write of
+// every sub-test must not return fewer bytes than asked without an error.
+func (c *check) write(p []byte) (int, error) {
+	defer c.track(fmt.Sprintf("Write of %d bytes", len(p)))()
+	n, err := c.w.Write(p)
+	switch {
+	case n < 0 || n > len(p):
+		c.errorf("Write of %d bytes returned %d, %v: a count outside 0..len(p)", len(p), n, err)
+		n = max(0, min(n, len(p)))
+	case n < len(p) && err == nil:
+		c.errorf("Write of %d bytes returned %d, nil: a Write that writes less than asked must return an error", len(p), n)
+	}
+	return n, err
+}
+
+func (c *check) drain(ctx context.Context) error {
+	defer c.track("Drain")()
+	return c.w.(drainer).Drain(ctx)
+}
+
+// closeR and closeW close an end, or fail the sub-test.
+func (c *check) closeR() {
+	c.t.Helper()
+	if err := c.tryClose("read end", c.r.Close); err != nil {
+		c.t.Fatalf("Close of the read end: %v", err)
+	}
+}
+
+func (c *check) closeW() {
+	c.t.Helper()
+	if err := c.tryClose("write end", c.w.Close); err != nil {
+		c.t.Fatalf("Close of the write end: %v", err)
+	}
+}
+
+// tryClose calls close, the Close of the end named end, from any
+// goroutine, turning a panic into an error.
+func (c *check) tryClose(end string, close func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("a panic (%v)", p)
+		}
+	}()
+	defer c.track("Close of the " + end)()
+	return close()
+}
+
+// result is what a call on an end returned; n is -1 for a call without a
+// count, such as Drain.
+type result struct {
+	n   int
+	err error
+}
+
+func res(n int, err error) result     { return result{n, err} }
+func res64(n int64, err error) result { return result{int(n), err} }
+
+func (r result) String() string {
+	if r.n < 0 {
+		return fmt.Sprint(r.err)
+	}
+	return fmt.Sprintf("%d, %v", r.n, r.err)
+}
+
+func (c *check) goRead(p []byte) <-chan result {
+	return goCall(func() result { return res(c.read(p)) })
+}
+
+func (c *check) goWrite(p []byte) <-chan result {
+	return goCall(func() result { return res(c.write(p)) })
+}
+
+func (c *check) goDrain(ctx context.Context) <-chan result {
+	return goCall(func() result { return result{-1, c.drain(ctx)} })
+}
+
+// goCall runs f in a new goroutine, whose result comes on the returned
+// channel, once the goroutine is about to call f.
+//
+// A sub-test that starts a call and then ends it (with Close, a deadline or
+// a cancelled context) must find it under way: an act that comes first
+// makes the call fail at once, which tests something else. Nothing outside
+// a pipe can see that a call is blocked; but the goroutine runs on into f
+// while the scheduler wakes the caller, so f is almost always under way
+// when the caller acts.
+func goCall[T any](f func() T) <-chan T {
+	ready := make(chan struct{})
+	ch := make(chan T, 1)
+	go func() {
+		close(ready)
+		ch <- f()
+	}()
+	<-ready
+	return ch
+}
+
+// await returns the result of a call that must come within d, as the
+// sub-test has ended the call or it must not block. If it does not come,
+// await fails the sub-test naming what is still pending, closes both ends
+// to set it free, waits for it, and stops the sub-test.
+func await[T any](c *check, ch <-chan T, d time.Duration, what string) T {
+	c.t.Helper()
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case r := <-ch:
+		return r
+	case <-tm.C:
+	}
+	c.t.Errorf("%s: still pending %v later (closing both ends to end it)", what, d)
+	c.release()
+	<-ch
+	c.t.FailNow()
+	panic("unreachable")
+}
+
+// prompt returns the result of a call that must return at once: see await.
+func (c *check) prompt(what string, ch <-chan result) result {
+	c.t.Helper()
+	return await(c, ch, promptTime, what+" did not return at once")
+}
+
+// fails checks that a call returns at once, with no bytes and an error
+// that ok accepts, which want describes.
+func (c *check) fails(what string, ch <-chan result, ok func(error) bool, want string) {
+	c.t.Helper()
+	if r := c.prompt(what, ch); r.n > 0 || !ok(r.err) {
+		c.t.Errorf("%s returned %v; %s", what, r, want)
+	}
+}
+
+// blocked reports whether the call whose result comes on ch is still
+// pending after d, and if not, its result.
+func blocked(ch <-chan result, d time.Duration) (result, bool) {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case r := <-ch:
+		return r, false
+	case <-tm.C:
+		return result{}, true
+	}
+}
+
+// send writes p, at most probeSize bytes, and then closes the write end if
+// andClose: at once if the pipe buffers that much, so that the bytes are in
+// the pipe when send returns, and in a new goroutine otherwise. sent waits
+// for the result.
+func (c *check) send(p []byte, andClose bool) <-chan result {
+	c.t.Helper()
+	f := func() result {
+		n, err := c.write(p)
+		if err == nil && andClose {
+			err = c.tryClose("write end", c.w.Close)
+		}
+		return result{n, err}
+	}
+	if !c.buffered() {
+		return goCall(f)
+	}
+	ch := make(chan result, 1)
+	ch <- f()
+	c.sent(ch, p) // failing now spares the caller a wait for bytes that will not come
+	ch <- result{len(p), nil}
+	return ch
+}
+
+// sent fails the sub-test unless the send whose result comes on ch wrote
+// all of p.
+func (c *check) sent(ch <-chan result, p []byte) {
+	c.t.Helper()
+	if r := <-ch; r.n != len(p) || r.err != nil {
+		c.t.Fatalf("Write of %q (and Close if asked) returned %d, %v; want %d, nil", p, r.n, r.err, len(p))
+	}
+}
+
+// readStart starts a Write of big, which the pipe cannot hold, reads its
+// first partK bytes, and returns the channel the Write's result will come
+// on. The Write is then blocked: readStart fails the sub-test if it returns
+// first.
+func (c *check) readStart(big []byte) <-chan result {
+	c.t.Helper()
+	ch := c.goWrite(big)
+	b := make([]byte, partK)
+	got := goCall(func() result {
+		n, err := io.ReadFull(readFunc(c.read), b)
+		return result{n, err}
+	})
+	select {
+	case r := <-got:
+		if r.err != nil {
+			c.t.Fatalf("reading the start of a big Write: got %d of %d bytes, then %v", r.n, partK, r.err)
+		}
+		c.same(b, big[:partK], "the start of a big Write")
+	case r := <-ch:
+		c.t.Fatalf("with nobody reading, a Write of %d bytes returned %d, %v before the reader read %d bytes of it; "+
+			"want it to block once the pipe is full", len(big), r.n, r.err, partK)
+	}
+	return ch
+}
+
+// readFull reads exactly n bytes, or fails the sub-test.
+func (c *check) readFull(n int, what string) []byte {
+	c.t.Helper()
+	b := make([]byte, n)
+	if m, err := io.ReadFull(readFunc(c.read), b); err != nil {
+		c.t.Fatalf("reading %s: got %d of %d bytes, then %v", what, m, n, err)
+	}
+	return b
+}
+
+// readAll reads to EOF, or fails the sub-test.
+func (c *check) readAll(what string) []byte {
+	c.t.Helper()
+	b, err := io.ReadAll(readFunc(c.read))
+	if err != nil {
+		c.t.Fatalf("reading %s to EOF: got %d bytes, then %v", what, len(b), err)
+	}
+	return b
+}
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
+
+// same fails the sub-test unless got equals want.
+func (c *check) same(got, want []byte, what string) {
+	c.t.Helper()
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		c.t.Fatalf("%s: got %d bytes, want %d; they differ from byte %d on", what, len(got), len(want), i)
+	}
+}
+
+type readDeadliner interface {
+	SetReadDeadline(time.Time) error
+}
+
+type writeDeadliner interface {
+	SetWriteDeadline(time.Time) error
+}
+
+type drainer interface {
+	Drain(context.Context) error
+}
+
+// readDeadlines and writeDeadlines report whether an end has deadlines: a
+// setter that does not return os.ErrNoDeadline.
+func (c *check) readDeadlines() bool {
+	d, ok := c.r.(readDeadliner)
+	return ok && !errors.Is(d.SetReadDeadline(time.Time{}), os.ErrNoDeadline)
+}
+
+func (c *check) writeDeadlines() bool {
+	d, ok := c.w.(writeDeadliner)
+	return ok && !errors.Is(d.SetWriteDeadline(time.Time{}), os.ErrNoDeadline)
+}
+
+// need skips the sub-test unless has, which says whether end has method.
+func (c *check) need(has bool, end any, method string) {
+	c.t.Helper()
+	if !has {
+		c.t.Skipf("the end, a %T, has no %s", end, method)
+	}
+}
+
+func (c *check) setReadDeadline(t time.Time) {
+	c.t.Helper()
+	if err := c.r.(readDeadliner).SetReadDeadline(t); err != nil {
+		c.t.Fatalf("SetReadDeadline(%v): %v", t, err)
+	}
+}
+
+func (c *check) setWriteDeadline(t time.Time) {
+	c.t.Helper()
+	if err := c.w.(writeDeadliner).SetWriteDeadline(t); err != nil {
+		c.t.Fatalf("SetWriteDeadline(%v): %v", t, err)
+	}
+}
+
+// buffered reports whether a Write of probeSize bytes to an empty pipe
+// completes with nobody reading. TestPipe finds out once, on the pipe of
+// the first sub-test that asks, which it leaves empty. Sub-tests write
+// small messages before reading them when they can, which shows more (bytes
+// are buffered, then the writer closes...), and from a goroutine otherwise.
+func (c *check) buffered() bool {
+	c.t.Helper()
+	s := c.s
+	s.mu.Lock()
+	probed, buffered := s.probed, s.buffered
+	s.mu.Unlock()
+	if probed {
+		return buffered
+	}
+	msg := pattern(probeSize, 99)
+	what := "the bytes of a Write that finds out whether the pipe buffers anything"
+	var r result
+	if c.writeDeadlines() {
+		c.setWriteDeadline(time.Now().Add(fillTime))
+		r.n, r.err = c.write(msg)
+		c.setWriteDeadline(time.Time{})
+		if r.err != nil && !isTimeout(r.err) {
+			c.t.Fatalf("finding out whether the pipe buffers %d bytes: Write with a deadline returned %d, %v", probeSize, r.n, r.err)
+		}
+		buffered = r.err == nil
+		c.same(c.readFull(r.n, what), msg[:r.n], what)
+	} else {
+		ch := c.goWrite(msg)
+		r, buffered = blocked(ch, promptTime)
+		buffered = !buffered
+		c.same(c.readFull(probeSize, what), msg, what) // which completes the Write if it is pending
+		if !buffered {
+			r = <-ch
+		}
+		if r.n != probeSize || r.err != nil {
+			c.t.Fatalf("finding out whether the pipe buffers %d bytes: Write returned %d, %v", probeSize, r.n, r.err)
+		}
+	}
+	s.mu.Lock()
+	s.probed, s.buffered = true, buffered
+	s.mu.Unlock()
+	if !buffered {
+		c.t.Logf("the pipe does not take a %d-byte Write with nobody reading: testing it as a synchronous pipe", probeSize)
+	}
+	return buffered
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded) && os.IsTimeout(err)
+}
+
+func isClosed(err error) bool {
+	return errors.Is(err, os.ErrClosed)
+}
+
+// isBroken reports whether err is a broken pipe: anonpipe's, or the EPIPE
+// of a bare *os.File, and not a closed end.
+func isBroken(err error) bool {
+	return (errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, syscall.EPIPE)) && !isClosed(err)
+}
+
+const (
+	timeoutError   = "an error matching os.ErrDeadlineExceeded, for which os.IsTimeout is true"
+	wantTimeout    = "want " + timeoutError
+	wantBrokenPipe = "want an error matching anonpipe.ErrBrokenPipe (or syscall.EPIPE), not os.ErrClosed"
+	wantClosed     = "want an error matching os.ErrClosed"
+)
+
+// pattern returns n pseudo-random bytes drawn from seed.
+func pattern(n int, seed uint64) []byte {
+	b := make([]byte, n+8)
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
+	}
+	return b[:n:n]
+}
