@@ -3,6 +3,7 @@ package pipetest
 import (
 	"context"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -27,7 +28,8 @@ const (
 // Option is nil. It starts no goroutine and holds no system resource, so
 // ends left open leak nothing.
 func Pipe(opts ...Option) (r *Reader, w *Writer) {
-	c := config{capacity: defaultCapacity}
+	c := config{capacity: defaultCapacity, readErrAt: math.MaxInt64, writeErrAt: math.MaxInt64,
+		hangAt: math.MaxInt64, closeAt: math.MaxInt64}
 	for _, o := range opts {
 		if o == nil {
 			panic("pipetest: nil Option")
@@ -58,7 +60,7 @@ func Pipe(opts ...Option) (r *Reader, w *Writer) {
 	if c.random {
 		p.rng = rand.New(rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15))
 	}
-	if c.crash && c.crashAt == 0 {
+	if c.closeAt == 0 {
 		p.closeReader()
 	}
 	return &Reader{p}, &Writer{p}

@@ -17,6 +17,8 @@ const maxCapacity = min(math.MaxInt32, math.MaxInt>>1+1)
 // Writes to ReadFrom's writes. An option given an invalid value panics.
 type Option func(*config)
 
+// config is what the options set. The byte counts at which faults strike
+// are math.MaxInt64 when unset, which no count reaches.
 type config struct {
 	capacity   int
 	readLimit  int // 0: no limit
@@ -26,10 +28,8 @@ type config struct {
 	readErrAt  int64
 	writeErr   error
 	writeErrAt int64
-	hang       bool
 	hangAt     int64
-	crash      bool
-	crashAt    int64
+	closeAt    int64
 	latency    time.Duration
 }
 
@@ -92,7 +92,7 @@ func WithReadHang(n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadHang(%d): negative count", n))
 	}
-	return func(c *config) { c.hang, c.hangAt = true, n }
+	return func(c *config) { c.hangAt = n }
 }
 
 // WithReadClose closes the read end once n bytes have been read, or at once
@@ -102,7 +102,7 @@ func WithReadClose(n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadClose(%d): negative count", n))
 	}
-	return func(c *config) { c.crash, c.crashAt = true, n }
+	return func(c *config) { c.closeAt = n }
 }
 
 // WithReadLatency makes every Read wait d before it takes bytes, as a slow

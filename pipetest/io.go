@@ -38,11 +38,11 @@ func (p *pipe) read(b []byte) (int, error) {
 			p.mu.Unlock()
 			return 0, pathError("read", os.ErrDeadlineExceeded)
 		}
-		if f.readErr != nil && p.nread >= f.readErrAt {
+		if p.nread >= f.readErrAt {
 			p.mu.Unlock()
 			return 0, f.readErr
 		}
-		hung := f.hang && p.nread >= f.hangAt
+		hung := p.nread >= f.hangAt
 		if !hung {
 			if p.n > 0 {
 				break
@@ -71,20 +71,11 @@ func (p *pipe) read(b []byte) (int, error) {
 		p.mu.Lock()
 	}
 
-	k := len(b)
+	// A Read stops short of the next fault.
+	k := int(min(int64(min(len(b), p.n)), min(f.hangAt, f.readErrAt, f.closeAt)-p.nread))
 	if f.readLimit > 0 {
 		k = min(k, f.readLimit)
 	}
-	if f.hang {
-		k = int(min(int64(k), f.hangAt-p.nread))
-	}
-	if f.readErr != nil {
-		k = int(min(int64(k), f.readErrAt-p.nread))
-	}
-	if f.crash {
-		k = int(min(int64(k), f.crashAt-p.nread))
-	}
-	k = min(k, p.n)
 	if p.rng != nil {
 		k = 1 + p.rng.IntN(k)
 	}
@@ -103,7 +94,7 @@ func (p *pipe) read(b []byte) (int, error) {
 	}
 	p.nread += int64(k)
 	p.checkDrained()
-	if f.crash && p.nread >= f.crashAt {
+	if p.nread >= f.closeAt {
 		p.closeReader()
 	}
 	p.mu.Unlock()
@@ -115,17 +106,13 @@ func (p *pipe) read(b []byte) (int, error) {
 func (p *pipe) write(b []byte) (int, error) {
 	f := &p.cfg
 	var injected error // the injected error, if b reaches it
-	if f.writeErr != nil {
-		left := f.writeErrAt - p.nwritten
-		if left <= 0 {
-			if err := zeroLength(p.wdone, "write"); err != nil {
-				return 0, err
-			}
-			return 0, f.writeErr
+	if left := f.writeErrAt - p.nwritten; left <= 0 {
+		if err := zeroLength(p.wdone, "write"); err != nil {
+			return 0, err
 		}
-		if int64(len(b)) > left {
-			b, injected = b[:left], f.writeErr
-		}
+		return 0, f.writeErr
+	} else if int64(len(b)) > left {
+		b, injected = b[:left], f.writeErr
 	}
 
 	merge := true // try merging into the newest page, once
