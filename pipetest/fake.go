@@ -126,7 +126,7 @@ type deadline struct {
 
 // Read reads up to len(p) bytes, returning as soon as there are some, or
 // 0, io.EOF once the writer is closed and the pipe is empty; one of no bytes
-// returns 0, nil at once. Once r is closed or its deadline passes, Reads,
+// returns 0, nil at once unless r is closed. Once r is closed or its deadline passes, Reads,
 // pending or not, fail with an error matching os.ErrClosed or
 // os.ErrDeadlineExceeded.
 func (r *Reader) Read(p []byte) (int, error) {
@@ -207,7 +207,8 @@ func (r *Reader) SetReadDeadline(t time.Time) error {
 
 // Write writes all of p, waiting while the pipe is full, and returns len(p),
 // nil or the count written before an error. Writes of up to 4096 bytes are
-// atomic; one of no bytes returns 0, nil at once. Once the reader is closed,
+// atomic; one of no bytes returns 0, nil at once unless w is closed. Once
+// the reader is closed,
 // w is closed or the deadline passes, Writes, pending or not, fail with an
 // error matching [anonpipe.ErrBrokenPipe] (and syscall.EPIPE), os.ErrClosed
 // or os.ErrDeadlineExceeded. Write does not keep p.

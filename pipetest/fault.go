@@ -87,7 +87,8 @@ func WithWriteError(n int64, err error) Option {
 
 // WithReadHang makes Reads stop once n bytes have been read, as a child that
 // hangs: later Reads block, whatever the writer does, until the reader is
-// closed or its deadline passes, and the pipe fills. It panics if n < 0.
+// closed or its deadline passes; meanwhile the pipe fills. It panics if
+// n < 0.
 func WithReadHang(n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("pipetest: WithReadHang(%d): negative count", n))
