@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/anonpipe/anonpipe/anonpipe"
@@ -380,7 +379,7 @@ func isClosed(err error) bool {
 // isBroken reports whether err is a broken pipe: anonpipe's, or the EPIPE
 // of a bare *os.File, and not a closed end.
 func isBroken(err error) bool {
-	return (errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, syscall.EPIPE)) && !isClosed(err)
+	return (errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, epipe())) && !isClosed(err)
 }
 
 const (
