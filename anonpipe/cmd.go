@@ -129,6 +129,61 @@ func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
 	return r, handle, nil
 }
 
+// Conn makes a two-way connection to the child: a pipe to it and a pipe
+// from it, attached as by [Cmd.ToChild] and [Cmd.FromChild]. It returns the
+// parent's Conn and the handle string for the child to pass to [OpenConn]:
+// the child's read handle and write handle, separated by a comma ("3,4" on
+// Unix, two HANDLE values on Windows).
+//
+// Start closes the parent's copies of the child's ends: conn's Read
+// returns io.EOF, and its Write fails with [ErrBrokenPipe], once the child
+// has closed its Conn's halves or exited. Wait closes conn after the child
+// exits, losing what conn has not read: it is incorrect to call Wait before
+// all reads and writes on conn have completed, and for the same reason
+// incorrect to call Run, Output or CombinedOutput when using Conn.
+// conn.CloseWrite sends the child EOF.
+//
+// [WithBufferSize] applies to both pipes, [WithBusyPoll] to conn's reads.
+// Conn fails, attaching nothing, where ToChild would.
+func (c *Cmd) Conn(opts ...Option) (conn *Conn, handle string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.canAttach("Conn"); err != nil {
+		return nil, "", err
+	}
+	cfg, err := newConfig("Conn", opts, true, true)
+	if err != nil {
+		return nil, "", err
+	}
+	conn, r, w, err := connPipes(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	rh, err := c.attach(r)
+	if err != nil {
+		conn.Close()
+		r.Close()
+		w.Close()
+		return nil, "", err
+	}
+	wh, err := c.attach(w)
+	if err != nil {
+		// attach fails for both ends (NoInheritHandles) or for neither, so
+		// this is not reached. If it were, r would stay attached, open (a
+		// closed handle's number can be reused) and listed, for Start or
+		// Close to close.
+		c.childEnds = append(c.childEnds, childEnd{r, rh, "Conn"})
+		conn.Close()
+		w.Close()
+		return nil, "", err
+	}
+	handle = rh + "," + wh
+	conn.addr = addr(handle)
+	c.childEnds = append(c.childEnds, childEnd{r, rh, "Conn"}, childEnd{w, wh, "Conn"})
+	c.parentEnds = append(c.parentEnds, conn)
+	return conn, handle, nil
+}
+
 func (c *Cmd) canAttach(method string) error {
 	switch {
 	case c.Cmd == nil:

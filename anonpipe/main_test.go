@@ -32,6 +32,7 @@ func children() map[string]func(args []string) int {
 	addPlatformChildren(m)
 	addBenchChildren(m)
 	addReliabilityChildren(m)
+	addConnChildren(m)
 	return m
 }
 
