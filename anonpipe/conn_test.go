@@ -20,6 +20,7 @@ import (
 func addConnChildren(m map[string]func([]string) int) {
 	m["conn-echo"] = childConnEcho
 	m["conn-addr"] = childConnAddr
+	addConnReliabilityChildren(m)
 }
 
 // makeConnPipe makes a connected pair of real Conns in this process. It has
