@@ -31,6 +31,12 @@ func main() {
 	check("Cmd.ToChild", err)
 	_, _, err = anonpipe.Command("child").FromChild()
 	check("Cmd.FromChild", err)
+	_, _, err = anonpipe.ConnPipe()
+	check("ConnPipe", err)
+	_, err = anonpipe.OpenConn("3,4")
+	check("OpenConn", err)
+	_, _, err = anonpipe.Command("child").Conn()
+	check("Cmd.Conn", err)
 	check("Cmd.Start", anonpipe.Command("child").Start())
 	if failed {
 		os.Exit(1)
