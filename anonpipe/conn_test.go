@@ -21,6 +21,7 @@ func addConnChildren(m map[string]func([]string) int) {
 	m["conn-echo"] = childConnEcho
 	m["conn-addr"] = childConnAddr
 	addConnReliabilityChildren(m)
+	addConnBenchChildren(m)
 }
 
 // makeConnPipe makes a connected pair of real Conns in this process. It has
