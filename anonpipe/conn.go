@@ -20,10 +20,10 @@ import (
 // io.EOF once the peer has closed its writing half (Close, CloseWrite) or
 // exited, after the bytes it wrote; Write fails with an error matching
 // [ErrBrokenPipe] once the peer has closed its reading half or exited.
-// Every other error is a *net.OpError, as from the net package's Conns,
-// around the end's error, so that errors.Is still matches ErrBrokenPipe,
-// os.ErrDeadlineExceeded and os.ErrNoDeadline; after Close, errors match
-// both os.ErrClosed and net.ErrClosed.
+// Other errors, but those of ReadFrom and WriteTo, are *net.OpError values,
+// as from the net package's Conns, around the end's error, so that
+// errors.Is still matches ErrBrokenPipe, os.ErrDeadlineExceeded and
+// os.ErrNoDeadline; once closed, they match os.ErrClosed and net.ErrClosed.
 //
 // A Conn has no message boundaries and does no buffering of its own.
 type Conn struct {
@@ -102,7 +102,7 @@ func connPipes(c config) (conn *Conn, childR, childW *os.File, err error) {
 //
 // The Conn owns both handles, with what [OpenReader] and [OpenWriter] say
 // of them: deadlines, and a Close that ends a pending Read, only where the
-// ends have them. Its addresses are handle. Of the Options, only
+// ends have them. Its addresses' String is handle. Of the Options, only
 // [WithBusyPoll] applies.
 func OpenConn(handle string, opts ...Option) (*Conn, error) {
 	c, err := newConfig("OpenConn", opts, false, true)
@@ -287,7 +287,7 @@ func (c *Conn) ReadFrom(src io.Reader) (int64, error) {
 }
 
 // WriteTo copies from the peer to w until io.EOF, for io.Copy, as
-// [Reader.WriteTo] does, moving the bytes inside the kernel where that can;
+// [Reader.WriteTo] does, moving the bytes inside the kernel where it can;
 // w may also be a Conn. Its errors are those of Reader.WriteTo.
 func (c *Conn) WriteTo(w io.Writer) (int64, error) {
 	if wc, ok := w.(*Conn); ok {

@@ -10,7 +10,8 @@
 // parent's copies of the child's ends, so that the parent sees EOF or
 // [ErrBrokenPipe] once the child is done, and [Cmd.Wait] closes the
 // parent's ends. Every end is close-on-exec (not inheritable on Windows),
-// so a child's end reaches only its own command.
+// so a child's end reaches only its own command. [Cmd.Conn] and [OpenConn]
+// do the same with a pipe each way, as one net.Conn.
 //
 // The package is tested on Linux, and on Windows under Wine. It compiles
 // for macOS and the BSDs, but has never run there. On js, wasip1 and plan9

@@ -21,9 +21,10 @@ var ErrBrokenPipe = errors.New("anonpipe: broken pipe")
 // names the handle and the reason.
 var ErrInvalidHandle = errors.New("anonpipe: invalid handle")
 
-// Option configures a pipe made by [Pipe], [Cmd.ToChild] or [Cmd.FromChild],
-// or the Reader [OpenReader] returns. A call given an Option that does not
-// apply to it, or a nil Option, fails and makes nothing.
+// Option configures the pipes made by [Pipe], [Cmd.ToChild],
+// [Cmd.FromChild], [Cmd.Conn] or [ConnPipe], or the Reader of [OpenReader]
+// or [OpenConn]. A call given an Option that does not apply to it, or a nil
+// Option, fails and makes nothing.
 type Option func(*config)
 
 type config struct {
