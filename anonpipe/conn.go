@@ -277,8 +277,8 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 }
 
 // ReadFrom copies from src to the peer until io.EOF, for io.Copy, as
-// [Writer.ReadFrom] does, moving the bytes inside the kernel where that
-// can; src may also be a Conn. Its errors are those of Writer.ReadFrom.
+// [Writer.ReadFrom] does, moving the bytes inside the kernel where it can;
+// src may also be a Conn. Its errors are those of Writer.ReadFrom.
 func (c *Conn) ReadFrom(src io.Reader) (int64, error) {
 	if sc, ok := src.(*Conn); ok {
 		src = &sc.r
