@@ -81,7 +81,7 @@ const (
 // A sub-test that needs deadlines skips, saying why, if a setter returns
 // os.ErrNoDeadline; one that needs CloseRead() error or CloseWrite() error
 // skips if c1 lacks it; CloseReadBreaksPeer skips for *net.UnixConn and
-// *net.TCPConn, whose CloseRead leaves a blocked peer Write blocked. Each
+// *net.TCPConn, whose CloseRead leaves a waiting peer Write blocked. Each
 // sub-test has a watchdog, as in [TestPipe]. Run it with -race.
 func TestConn(t *testing.T, mc MakeConn) {
 	t.Helper()
@@ -265,6 +265,7 @@ func (c *connCheck) pendingLocked() string {
 
 // errorf fails the sub-test from any goroutine, unless it has ended.
 func (c *connCheck) errorf(format string, args ...any) {
+	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.finished {
@@ -803,14 +804,19 @@ func connPingPong(c *connCheck) {
 
 // connRacyRead: ten goroutines read c1 with a deadline 1 ms ahead, renewed
 // after each timeout, and change their buffer as soon as a Read returns,
-// while c2 writes a known stream and closes. Every Read returns bytes that
-// follow each other in the stream, or a timeout, or io.EOF once all is
-// read; together they get every byte once.
+// while c2 writes a known stream. Every Read returns bytes that follow each
+// other in the stream, or a timeout; together they get every byte once,
+// and no more comes.
+//
+// c2 closes only once the Reads are over, as net.Pipe's SetReadDeadline
+// fails once the peer has closed.
 func connRacyRead(c *connCheck) {
 	c.needDeadlines()
 	const total = 256 << 10
 	const mod = 251 // the stream is 0, 1, ..., 250, 0, 1, ...
+	wrote := make(chan struct{})
 	go func() {
+		defer close(wrote)
 		p := make([]byte, total)
 		for i := range p {
 			p[i] = byte(i % mod)
@@ -823,19 +829,17 @@ func connRacyRead(c *connCheck) {
 			}
 			p = p[n:]
 		}
-		if err := c.e2.close(); err != nil {
-			c.errorf("c2.Close: %v", err)
-		}
 	}()
 	c.e1.setReadDeadline(time.Now().Add(connRacyTime))
 	var got atomic.Int64
+	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for range connRacers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			b1, b2 := make([]byte, 1024), bytes.Repeat([]byte{0xff}, 1024)
-			for {
+			for !stop.Load() && got.Load() < total {
 				n, err := c.e1.read(b1)
 				for i := range n {
 					if b1[i] >= mod || i > 0 && b1[i] != (b1[i-1]+1)%mod {
@@ -845,24 +849,53 @@ func connRacyRead(c *connCheck) {
 				}
 				got.Add(int64(n))
 				copy(b1, b2) // a Read that still used b1 would race with this
-				switch {
-				case err == io.EOF:
+				if err == nil {
+					continue
+				}
+				if !connIsTimeout(err) {
+					c.errorf("c1.Read, racing others with a deadline, returned %d, %v; want bytes or %s", n, err, connTimeout)
 					return
-				case connIsTimeout(err):
-					if err := c.e1.conn.SetReadDeadline(time.Now().Add(connRacyTime)); err != nil {
-						c.errorf("c1.SetReadDeadline: %v", err)
-						return
-					}
-				case err != nil:
-					c.errorf("c1.Read, racing others with a deadline, returned %d, %v; want bytes, a timeout or io.EOF", n, err)
+				}
+				if err := c.e1.conn.SetReadDeadline(time.Now().Add(connRacyTime)); err != nil {
+					c.errorf("c1.SetReadDeadline: %v", err)
 					return
 				}
 			}
 		}()
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-wrote:
+		// What is still in flight is read at once, or never.
+		tm := time.NewTimer(connPromptTime)
+		defer tm.Stop()
+		select {
+		case <-done:
+		case <-tm.C:
+			stop.Store(true)
+			<-done
+		}
+	case <-done:
+		if _, ok := connWithin(c, wrote, connPromptTime, "c2 writing, once the Reads of c1 had got all it was to write"); !ok {
+			c.t.FailNow()
+		}
+	}
+	if c.t.Failed() {
+		c.t.FailNow()
+	}
 	if n := got.Load(); n != total {
-		c.t.Fatalf("the racing Reads of c1 got %d bytes in all, then io.EOF; c2 wrote %d", n, total)
+		c.t.Fatalf("the racing Reads of c1 got %d bytes in all; c2 wrote %d", n, total)
+	}
+	c.e1.setReadDeadline(time.Time{})
+	if err := c.e2.close(); err != nil {
+		c.t.Fatalf("c2.Close: %v", err)
+	}
+	if rest := c.e1.readToEOF("what follows the stream"); len(rest) > 0 {
+		c.t.Fatalf("once the racing Reads of c1 had got the %d bytes c2 wrote, c1 read %d more", total, len(rest))
 	}
 }
 
@@ -912,7 +945,7 @@ func connRacyWrite(c *connCheck) {
 				}
 				if err != nil {
 					if !connIsTimeout(err) {
-						c.errorf("c1.Write, racing others with a deadline, returned %d, %v; want its count and nil or a timeout", n, err)
+						c.errorf("c1.Write, racing others with a deadline, returned %d, %v; want its count and nil or %s", n, err, connTimeout)
 						return
 					}
 					if err := c.e1.conn.SetWriteDeadline(time.Now().Add(connRacyTime)); err != nil {
@@ -1308,8 +1341,8 @@ func connCloseReadBreaksPeer(c *connCheck) {
 	closeRead := c.needCloseRead()
 	switch c.e1.conn.(type) {
 	case *net.UnixConn, *net.TCPConn:
-		c.t.Skipf("c1 is a %T, whose CloseRead is shutdown(SHUT_RD): on Linux a Unix socket's peer then fails "+
-			"new Writes with EPIPE but stays blocked in one under way, elsewhere and over TCP it writes on", c.e1.conn)
+		c.t.Skipf("c1 is a %T, whose CloseRead is shutdown(SHUT_RD), which does not wake a peer's Write waiting "+
+			"for room: a Unix socket on Linux fails only the peer's later Writes, and TCP does not tell the peer", c.e1.conn)
 	}
 	wr := c.e2.startBigWrite(c.e1)
 	var err error
