@@ -160,10 +160,14 @@ const connCrossPairs = 24
 // child as handle strings and were opened there with OpenReader and
 // OpenWriter. The parent keeps no copy.
 func TestConnSuiteCrossProcess(t *testing.T) {
+	if os.Getenv(subrunEnv) == t.Name() {
+		pipetest.TestConn(t, inheritedConns(strings.Split(os.Getenv(connCrossEnv), ";")))
+		return
+	}
 	is := is.New(t)
 	exe, err := os.Executable()
 	is.NoErr(err) // finding this test binary
-	cmd := anonpipe.Command(exe, "-test.run=^TestSubrunConnSuiteCrossProcess$", "-test.v", "-test.timeout=3m")
+	cmd := anonpipe.Command(exe, "-test.run=^"+t.Name()+"$", "-test.v", "-test.timeout=3m")
 	var conns []string
 	var ours []io.Closer
 	closeOurs := func() {
@@ -182,8 +186,8 @@ func TestConnSuiteCrossProcess(t *testing.T) {
 		}
 		conns = append(conns, strings.Join(handles, ","))
 	}
-	cmd.Env = append(environWithout(pipetest.ChildEnv),
-		subrunEnv+"=TestSubrunConnSuiteCrossProcess",
+	cmd.Env = append(environWithout(pipetest.ChildEnv, subrunEnv),
+		subrunEnv+"="+t.Name(),
 		connCrossEnv+"="+strings.Join(conns, ";"),
 		"GORACE=atexit_sleep_ms=0")
 	var out strings.Builder
@@ -192,16 +196,15 @@ func TestConnSuiteCrossProcess(t *testing.T) {
 	closeOurs()           // the child's ends must be the only ones
 	err = cmd.Wait()
 	t.Logf("sub-run:\n%s", out.String())
-	is.NoErr(err)                                                                        // TestConn passes on connections of pipes opened from inherited handles
-	is.True(strings.Contains(out.String(), "--- PASS: TestSubrunConnSuiteCrossProcess")) // and really ran
+	is.NoErr(err)                                                       // TestConn passes on connections of pipes opened from inherited handles
+	is.True(strings.Contains(out.String(), "--- PASS: "+t.Name()+" (")) // and really ran
 }
 
-// TestSubrunConnSuiteCrossProcess is the child of TestConnSuiteCrossProcess.
-func TestSubrunConnSuiteCrossProcess(t *testing.T) {
-	onlyInSubrun(t)
+// inheritedConns makes connections of the pipes whose handles conns holds,
+// four for each, "xr,xw,yr,yw", for TestConn.
+func inheritedConns(conns []string) pipetest.MakeConn {
 	var mu sync.Mutex
-	conns := strings.Split(os.Getenv(connCrossEnv), ";")
-	pipetest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
+	return func() (net.Conn, net.Conn, func(), error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(conns) == 0 || conns[0] == "" {
@@ -213,34 +216,26 @@ func TestSubrunConnSuiteCrossProcess(t *testing.T) {
 			return nil, nil, nil, fmt.Errorf("want 4 handles, got %q", h)
 		}
 		var ends []io.Closer
-		fail := func(err error) (net.Conn, net.Conn, func(), error) {
-			for _, e := range ends {
-				e.Close()
+		for i, handle := range h {
+			var end io.Closer
+			var err error
+			if i%2 == 0 {
+				end, err = anonpipe.OpenReader(handle)
+			} else {
+				end, err = anonpipe.OpenWriter(handle)
 			}
-			return nil, nil, nil, err
+			if err != nil {
+				for _, e := range ends {
+					e.Close()
+				}
+				return nil, nil, nil, err
+			}
+			ends = append(ends, end)
 		}
-		xr, err := anonpipe.OpenReader(h[0])
-		if err != nil {
-			return fail(err)
-		}
-		ends = append(ends, xr)
-		xw, err := anonpipe.OpenWriter(h[1])
-		if err != nil {
-			return fail(err)
-		}
-		ends = append(ends, xw)
-		yr, err := anonpipe.OpenReader(h[2])
-		if err != nil {
-			return fail(err)
-		}
-		ends = append(ends, yr)
-		yw, err := anonpipe.OpenWriter(h[3])
-		if err != nil {
-			return fail(err)
-		}
-		c1, c2 := newPipesConns(xr, xw, yr, yw)
+		c1, c2 := newPipesConns(ends[0].(*anonpipe.Reader), ends[1].(*anonpipe.Writer),
+			ends[2].(*anonpipe.Reader), ends[3].(*anonpipe.Writer))
 		return c1, c2, nil, nil
-	})
+	}
 }
 
 func TestConnSuiteOnSocketpair(t *testing.T) {
