@@ -45,12 +45,14 @@ func TestConnPipeBuffers(t *testing.T) {
 	is.Equal(n, 0)                                  // one more byte does not fit
 	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // and the Write waits until its deadline
 
-	a, b = pipetest.ConnPipe(pipetest.WithCapacity(0))
+	a, b = pipetest.ConnPipe(pipetest.WithCapacity(4096))
+	n, err = b.Write(full[:4096])
+	is.NoErr(err)     // WithCapacity sets each direction's capacity
+	is.Equal(n, 4096) // b's
 	is.NoErr(a.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)))
-	n, err = a.Write([]byte("x"))
-	is.Equal(n, 0)                                  // with capacity 0, nothing fits
-	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // until b reads
-	b.Close()
+	n, err = a.Write(full[:4097])
+	is.Equal(n, 4096)                               // and a's
+	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // no more
 }
 
 // TestConnPipeOptionsBothWays shows that options apply to each direction,

@@ -23,8 +23,6 @@ func TestConnSuiteOnFake(t *testing.T) {
 		opts []pipetest.Option
 	}{
 		{"default", nil},
-		{"capacity0", []pipetest.Option{pipetest.WithCapacity(0)}},
-		{"capacity1", []pipetest.Option{pipetest.WithCapacity(1)}},
 		{"capacity4096", []pipetest.Option{pipetest.WithCapacity(4096)}},
 		{"capacity5000", []pipetest.Option{pipetest.WithCapacity(5000)}},
 		// Faults that a conforming connection may show too.
