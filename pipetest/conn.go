@@ -21,11 +21,11 @@ const connNetwork = "anonpipe"
 // before the far end reads it, as a real connection does.
 //
 // Every option applies to both directions, each counting its own bytes: the
-// read faults ([WithReadLimit], [WithRandomReads], [WithReadError],
-// [WithReaderHang], [WithReaderCrash], [WithLatency]) to the Reads of a and
-// of b, [WithWriteError] to the Writes of each. So WithReaderHang(n) makes a
+// read faults ([WithReadLimit], [WithReadRandom], [WithReadError],
+// [WithReadHang], [WithReadClose], [WithReadLatency]) to the Reads of a and
+// of b, [WithWriteError] to the Writes of each. So WithReadHang(n) makes a
 // peer that stops reading, and a's own Reads stop after n bytes too; with
-// WithReaderCrash(n), each end's read direction closes once it has read n
+// WithReadClose(n), each end's read direction closes once it has read n
 // bytes, as [Conn.CloseRead] does. ConnPipe panics if an option is nil.
 func ConnPipe(opts ...Option) (a, b *Conn) {
 	abr, abw := Pipe(opts...)
@@ -89,7 +89,7 @@ func (c *Conn) Close() error {
 		return c.opError("close", &os.PathError{Op: "close", Path: "pipetest", Err: os.ErrClosed})
 	}
 	// Either end may be closed already, by CloseRead, CloseWrite or
-	// WithReaderCrash: Close reports what happened to c, not to the ends.
+	// WithReadClose: Close reports what happened to c, not to the ends.
 	c.r.Close()
 	c.w.Close()
 	return nil

@@ -72,7 +72,7 @@ func TestConnPipeOptionsBothWays(t *testing.T) {
 	is.NoErr(err)                    // a reads
 	is.Equal(string(buf[:n]), "wor") // at most 3 bytes too
 
-	a, b = pipetest.ConnPipe(pipetest.WithReaderCrash(2))
+	a, b = pipetest.ConnPipe(pipetest.WithReadClose(2))
 	_, err = a.Write([]byte("abc"))
 	is.NoErr(err) // a writes
 	n, err = b.Read(buf)

@@ -673,7 +673,7 @@ func connIsClosed(err error) bool {
 // connIsBroken reports whether err is a broken pipe: anonpipe's, or the
 // EPIPE of a pipe or socket.
 func connIsBroken(err error) bool {
-	return errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, connEPIPE())
+	return errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, epipe())
 }
 
 // The errors the checks want, for their messages.

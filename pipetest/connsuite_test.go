@@ -27,7 +27,7 @@ func TestConnSuiteOnFake(t *testing.T) {
 		{"capacity5000", []pipetest.Option{pipetest.WithCapacity(5000)}},
 		// Faults that a conforming connection may show too.
 		{"readLimit100", []pipetest.Option{pipetest.WithReadLimit(100)}},
-		{"randomReads", []pipetest.Option{pipetest.WithRandomReads(1)}},
+		{"randomReads", []pipetest.Option{pipetest.WithReadRandom(1)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pipetest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
