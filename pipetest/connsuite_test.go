@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,109 +37,10 @@ func TestConnSuiteOnFake(t *testing.T) {
 	}
 }
 
-// pipesConn is a net.Conn of two anonpipe pipes, one each way, with the
-// errors net's connections give: what anonpipe.Conn is to be. It stands in
-// for it, in TestConnSuiteOnAnonpipe and TestConnSuiteCrossProcess, until
-// anonpipe has one; then newPipesConns is to make anonpipe.Conn values, and
-// pipesConn is to go.
-type pipesConn struct {
-	r      *anonpipe.Reader
-	w      *anonpipe.Writer
-	closed atomic.Bool
-}
-
-// newPipesConns returns the two ends of a connection over the pipes x, from
-// c1 to c2, and y, from c2 to c1.
-func newPipesConns(xr *anonpipe.Reader, xw *anonpipe.Writer, yr *anonpipe.Reader, yw *anonpipe.Writer) (c1, c2 net.Conn) {
-	return &pipesConn{r: yr, w: xw}, &pipesConn{r: xr, w: yw}
-}
-
-type pipesAddr struct{}
-
-func (pipesAddr) Network() string { return "anonpipe" }
-func (pipesAddr) String() string  { return "pipes" }
-
-func (c *pipesConn) opError(op string, err error) error {
-	if err == nil || err == io.EOF {
-		return err
-	}
-	return &net.OpError{Op: op, Net: "anonpipe", Err: err}
-}
-
-func (c *pipesConn) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	return n, c.opError("read", err)
-}
-
-func (c *pipesConn) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	return n, c.opError("write", err)
-}
-
-func (c *pipesConn) Close() error {
-	if !c.closed.CompareAndSwap(false, true) {
-		return c.opError("close", os.ErrClosed)
-	}
-	c.r.Close()
-	c.w.Close()
-	return nil
-}
-
-func (c *pipesConn) CloseRead() error {
-	if c.closed.Load() {
-		return c.opError("close", os.ErrClosed)
-	}
-	return c.opError("close", c.r.Close())
-}
-
-func (c *pipesConn) CloseWrite() error {
-	if c.closed.Load() {
-		return c.opError("close", os.ErrClosed)
-	}
-	return c.opError("close", c.w.Close())
-}
-
-func (c *pipesConn) LocalAddr() net.Addr  { return pipesAddr{} }
-func (c *pipesConn) RemoteAddr() net.Addr { return pipesAddr{} }
-
-func (c *pipesConn) SetDeadline(t time.Time) error {
-	if err := c.SetReadDeadline(t); err != nil {
-		return err
-	}
-	return c.SetWriteDeadline(t)
-}
-
-func (c *pipesConn) SetReadDeadline(t time.Time) error {
-	return c.setError(c.r.SetReadDeadline(t))
-}
-
-func (c *pipesConn) SetWriteDeadline(t time.Time) error {
-	return c.setError(c.w.SetWriteDeadline(t))
-}
-
-// setError lets a setter of a half-closed direction succeed, as a socket's
-// does.
-func (c *pipesConn) setError(err error) error {
-	if err == nil || errors.Is(err, os.ErrClosed) && !c.closed.Load() {
-		return nil
-	}
-	return c.opError("set", err)
-}
-
 func TestConnSuiteOnAnonpipe(t *testing.T) {
 	pipetest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
-		xr, xw, err := anonpipe.Pipe()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		yr, yw, err := anonpipe.Pipe()
-		if err != nil {
-			xr.Close()
-			xw.Close()
-			return nil, nil, nil, err
-		}
-		c1, c2 := newPipesConns(xr, xw, yr, yw)
-		return c1, c2, nil, nil
+		a, b, err := anonpipe.ConnPipe()
+		return a, b, nil, err
 	})
 }
 
@@ -213,25 +113,16 @@ func inheritedConns(conns []string) pipetest.MakeConn {
 		if len(h) != 4 {
 			return nil, nil, nil, fmt.Errorf("want 4 handles, got %q", h)
 		}
-		var ends []io.Closer
-		for i, handle := range h {
-			var end io.Closer
-			var err error
-			if i%2 == 0 {
-				end, err = anonpipe.OpenReader(handle)
-			} else {
-				end, err = anonpipe.OpenWriter(handle)
-			}
-			if err != nil {
-				for _, e := range ends {
-					e.Close()
-				}
-				return nil, nil, nil, err
-			}
-			ends = append(ends, end)
+		// c1 reads y and writes x; c2 reads x and writes y.
+		c1, err := anonpipe.OpenConn(h[2] + "," + h[1])
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		c1, c2 := newPipesConns(ends[0].(*anonpipe.Reader), ends[1].(*anonpipe.Writer),
-			ends[2].(*anonpipe.Reader), ends[3].(*anonpipe.Writer))
+		c2, err := anonpipe.OpenConn(h[0] + "," + h[3])
+		if err != nil {
+			c1.Close()
+			return nil, nil, nil, err
+		}
 		return c1, c2, nil, nil
 	}
 }
