@@ -24,16 +24,9 @@ func addConnChildren(m map[string]func([]string) int) {
 	addConnBenchChildren(m)
 }
 
-// makeConnPipe makes a connected pair of real Conns in this process. It has
-// the shape of the MakeConn that pipetest.TestConn takes (and of
-// golang.org/x/net/nettest.MakePipe), so that the conformance suite, once
-// there, runs on Conn as
-//
-//	pipetest.TestConn(t, makeConnPipe)
-//
-// Conns opened in a child with OpenConn can be checked the same way, as
-// TestSuiteAcrossProcesses does for the ends: the child given both ends of
-// two pipes opens "r1,w2" and "r2,w1".
+// makeConnPipe makes a connected pair of real Conns in this process. The
+// conformance suite, pipetest.TestConn, runs on ConnPipe's Conns and on
+// Conns opened in a child in pipetest's own tests (connsuite_test.go).
 func makeConnPipe() (c1, c2 net.Conn, stop func(), err error) {
 	a, b, err := anonpipe.ConnPipe()
 	if err != nil {
