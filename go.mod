@@ -1,6 +1,6 @@
 module github.com/anonpipe/anonpipe
 
-go 1.22.0
+go 1.25.0
 
 require golang.org/x/sys v0.30.0
 

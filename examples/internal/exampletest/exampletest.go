@@ -79,6 +79,7 @@ func goTool() string {
 	if runtime.GOOS == "windows" {
 		exe = ".exe"
 	}
+	//lint:ignore SA1019 the root the test binary was built with is the toolchain wanted here
 	path := filepath.Join(runtime.GOROOT(), "bin", "go"+exe)
 	if _, err := os.Stat(path); err == nil {
 		return path
