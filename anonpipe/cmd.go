@@ -59,7 +59,9 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 // [OpenReader]. The child's end goes into ExtraFiles on Unix, the handle
 // being its descriptor number in the child, and into
 // SysProcAttr.AdditionalInheritedHandles on Windows, the handle being its
-// HANDLE value; Start fails if that entry is moved or removed.
+// HANDLE value; Start fails if that entry is moved or removed. On Windows
+// the child's end is synchronous, for any program's ReadFile, and w is
+// overlapped (see [Reader.File]).
 //
 // Start closes the parent's copy of the child's end: writes to w fail with
 // [ErrBrokenPipe] once the child has closed its end. Wait closes w after the
@@ -79,6 +81,7 @@ func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
+	cfg.childReads = true
 	r, w, err := makePipe(cfg)
 	if err != nil {
 		return nil, "", err
@@ -114,6 +117,7 @@ func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
+	cfg.childWrites = true
 	r, w, err := makePipe(cfg)
 	if err != nil {
 		return nil, "", err

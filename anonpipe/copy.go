@@ -21,21 +21,25 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	// own methods. Not os.File.WriteTo, which reports w's failures as its
 	// own file's: w's errors must stay w's own, since os/exec ignores only
 	// the exact error of its stdin pipe's Write (golang/go#9173). A Writer
-	// is written through its Write, which reports ErrBrokenPipe and, on
-	// Windows, keeps the count exact (see fileCopyKeepsCount).
-	pw, isWriter := w.(*Writer)
-	if isWriter && !fileCopyKeepsCount {
-		return io.Copy(writerOnly{pw}, readerOnly{r.f})
-	}
+	// is written through its Write, which reports ErrBrokenPipe.
 	n, handled, err := r.spliceTo(w)
 	if handled || err != nil {
 		return n, err
 	}
-	if isWriter {
+	if pw, ok := w.(*Writer); ok {
 		w = writerOnly{pw}
 	}
-	m, err := io.Copy(w, readerOnly{r.f})
+	m, err := io.Copy(w, r.plain())
 	return n + m, err
+}
+
+// plain is r read as a plain io.Reader, without WriteTo and WithBusyPoll,
+// through its endIO if it has one.
+func (r *Reader) plain() io.Reader {
+	if r.io != nil {
+		return readerOnly{r.io}
+	}
+	return readerOnly{r.f}
 }
 
 // ReadFrom copies from src into the pipe until io.EOF, for io.Copy, and
@@ -47,15 +51,12 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 // on src. An error of src is exactly what src.Read would return.
 func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	// As in WriteTo: src's errors are its Read's, ours our Write's.
-	if !fileCopyKeepsCount {
-		return io.Copy(writerOnly{w}, src)
-	}
 	n, handled, err := w.spliceFrom(src)
 	if handled || err != nil {
 		return n, err
 	}
 	if pr, ok := src.(*Reader); ok {
-		src = readerOnly{pr.f}
+		src = pr.plain()
 	}
 	m, err := io.Copy(writerOnly{w}, src)
 	return n + m, err

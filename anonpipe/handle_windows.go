@@ -48,3 +48,33 @@ func readerGone(h windows.Handle) (bool, error) {
 	}
 	return info.State == filePipeClosingState, nil
 }
+
+// filePipeServerEnd is the End of a pipe's server end.
+const filePipeServerEnd = 1
+
+// writeQuota returns the quota of the pipe that f writes into, the most it
+// holds unread: the server's outbound quota if f is the server end, else
+// the inbound one. A pipe that does not say (the query needs
+// FILE_READ_ATTRIBUTES, which a parent may not have granted) is taken to
+// hold 4096 bytes, CreatePipe's default.
+func writeQuota(f *os.File) int {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 4096
+	}
+	var info filePipeLocalInfo
+	var qerr error
+	if err := rc.Control(func(h uintptr) {
+		qerr = queryFile(windows.Handle(h), filePipeLocalInformation, unsafe.Pointer(&info), unsafe.Sizeof(info))
+	}); err != nil || qerr != nil {
+		return 4096
+	}
+	q := info.InboundQuota
+	if info.End == filePipeServerEnd {
+		q = info.OutboundQuota
+	}
+	if q == 0 {
+		return 4096
+	}
+	return int(q)
+}

@@ -16,11 +16,13 @@ import (
 // [ErrInvalidHandle] and leaves the descriptor as it was.
 //
 // The Reader owns the handle: open each handle once. The handle's mode,
-// which other processes may share, is never changed; so the Reader has
-// deadlines, and Close ends a pending Read, only on Linux, which opens a
-// pipe anew, or if the handle came non-blocking. A handle of 0 stays open
-// for os.Stdin until Close, which points it at /dev/null. Of the Options,
-// only [WithBusyPoll] applies.
+// which other processes may share, is never changed; so on Unix the Reader
+// has deadlines, and Close ends a pending Read, only on Linux, which opens
+// a pipe anew, or if the handle came non-blocking. On Windows it has them
+// either way: a Read on a synchronous handle, such as a child's end from
+// [Cmd.ToChild], is cancelled when its deadline passes or at Close. A
+// handle of 0 stays open for os.Stdin until Close, which points it at
+// /dev/null. Of the Options, only [WithBusyPoll] applies.
 func OpenReader(handle string, opts ...Option) (*Reader, error) {
 	c, err := newConfig("OpenReader", opts, false, true)
 	if err != nil {
@@ -30,7 +32,7 @@ func OpenReader(handle string, opts ...Option) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{f: f, busy: newBusyPoller(f, c.busyPoll), release: release}, nil
+	return &Reader{f: f, io: newEndIO(f, false), busy: newBusyPoller(f, c.busyPoll), release: release}, nil
 }
 
 // OpenWriter returns the write end of a pipe that a parent passed to this
@@ -43,7 +45,7 @@ func OpenWriter(handle string) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{f: f, release: release}, nil
+	return &Writer{f: f, io: newEndIO(f, true), release: release}, nil
 }
 
 // parseHandle accepts only the canonical decimal form, so that no two strings

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"time"
@@ -31,13 +32,16 @@ type config struct {
 	bufferSize int
 	busyPoll   time.Duration
 	err        error
+	// childReads and childWrites say which end, if any, a child gets
+	// (Cmd.ToChild, Cmd.FromChild): on Windows that end is synchronous.
+	childReads, childWrites bool
 }
 
 // WithBufferSize asks for a pipe buffer of at least n bytes. Linux rounds n
 // up to a power-of-two number of pages, and refuses more than
 // /proc/sys/fs/pipe-max-size to an unprivileged process; Windows takes n as
-// a hint; elsewhere the option has no effect. An n outside 1 to 2^31-1
-// makes the call fail.
+// the pipe's quota (64 KiB without the option); elsewhere the option has no
+// effect. An n outside 1 to 2^31-1 makes the call fail.
 func WithBufferSize(n int) Option {
 	// No system takes more than 2^31-1, and Linux would see n cut to 32 bits.
 	if n <= 0 || n > math.MaxInt32 {
@@ -94,8 +98,19 @@ func Pipe(opts ...Option) (r *Reader, w *Writer, err error) {
 // Reader is the read end of a pipe. Its methods are safe for concurrent use.
 type Reader struct {
 	f       *os.File
+	io      endIO       // if not nil, does what f alone would not: see endIO
 	busy    *busyPoller // WithBusyPoll
 	release func()      // after Close: see open
+}
+
+// endIO does the I/O of an end whose *os.File alone would not behave as
+// documented: on Windows, one adopted in synchronous mode, which the poller
+// cannot serve, and a Writer, whose writes must be cut to the pipe's size.
+// setDeadline sets the read deadline of a Reader, the write deadline of a
+// Writer.
+type endIO interface {
+	io.ReadWriteCloser
+	setDeadline(t time.Time) error
 }
 
 // Read reads up to len(p) bytes, returning as soon as some are available.
@@ -110,6 +125,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.busy != nil {
 		return r.busy.read(p)
 	}
+	if r.io != nil {
+		return r.io.Read(p)
+	}
 	return r.f.Read(p)
 }
 
@@ -117,23 +135,30 @@ func (r *Reader) Read(p []byte) (int, error) {
 // os.ErrClosed. Once every read end is closed, writes fail with
 // [ErrBrokenPipe]. Closing again returns an error matching os.ErrClosed.
 func (r *Reader) Close() error {
-	return closeEnd(r.f, r.release)
+	return closeEnd(r.f, r.io, r.release)
 }
 
 // SetReadDeadline sets the time after which a pending or future Read fails
 // with an error matching os.ErrDeadlineExceeded; a deadline in the past
 // makes Read fail at once, even when data is ready. The zero time clears
-// it. On Windows, and for an end in blocking mode (see [OpenReader] and
-// [Reader.File]), it returns an error matching os.ErrNoDeadline and changes
-// nothing.
+// it. For a Unix end in blocking mode (see [OpenReader] and [Reader.File]),
+// it returns an error matching os.ErrNoDeadline and changes nothing.
 func (r *Reader) SetReadDeadline(t time.Time) error {
+	if r.io != nil {
+		return deadlineError("SetReadDeadline", r.f, r.io.setDeadline(t))
+	}
 	return deadlineError("SetReadDeadline", r.f, r.f.SetReadDeadline(t))
 }
 
 // File returns the *os.File behind r, for APIs that need one, such as
 // exec.Cmd.Stdin; closing either closes both. Its Fd method, which os/exec
-// calls to hand the file to a child, puts the descriptor in blocking mode:
-// from then on r's deadlines and Close no longer interrupt a pending Read.
+// calls to hand the file to a child, puts a Unix descriptor in blocking
+// mode, and takes a Windows overlapped handle off the poller: from then on
+// r's deadlines no longer interrupt a pending Read, nor on Unix does Close.
+// On Windows the ends of [Pipe] and the parent's ends from [Cmd.ToChild]
+// and [Cmd.FromChild] are overlapped, which a program that uses plain
+// ReadFile and WriteFile cannot use: hand such a program a child's end,
+// which is synchronous.
 func (r *Reader) File() *os.File {
 	return r.f
 }
@@ -141,26 +166,32 @@ func (r *Reader) File() *os.File {
 // Writer is the write end of a pipe. Its methods are safe for concurrent use.
 type Writer struct {
 	f       *os.File
+	io      endIO  // if not nil, does what f alone would not: see endIO
 	release func() // after Close: see open
 }
 
 // Write writes all of p, blocking while the pipe is full, and returns
-// len(p), nil or the bytes written before an error. A write of up to
-// PIPE_BUF bytes to a Unix pipe (4096 on Linux, 512 on macOS and the BSDs)
-// is never interleaved with other writers' bytes.
+// len(p), nil or the bytes written before an error, which the reader gets.
+// A write of up to PIPE_BUF bytes to a Unix pipe (4096 on Linux, 512 on
+// macOS and the BSDs), or of up to the pipe's quota to a Windows one, is
+// never interleaved with other writers' bytes.
 //
 // Once every read end is closed, Write returns an error matching
 // [ErrBrokenPipe]; after Close, and for a Write pending when Close is
-// called, an error matching os.ErrClosed. On Windows the count of a Write
-// cut short leaves out the 4096-byte piece under way, which the reader may
-// have taken in part or whole.
+// called, an error matching os.ErrClosed.
 func (w *Writer) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		// A zero-byte WriteFile on a Windows pipe reaches the reader as a
 		// zero-byte read, which looks like EOF.
 		return 0, checkOpen("write", w.f)
 	}
-	n, err := write(w.f, p)
+	var n int
+	var err error
+	if w.io != nil {
+		n, err = w.io.Write(p)
+	} else {
+		n, err = w.f.Write(p)
+	}
 	return n, wrapWriteError(err)
 }
 
@@ -169,7 +200,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 // io.EOF after the bytes still in the pipe. Closing again returns an error
 // matching os.ErrClosed.
 func (w *Writer) Close() error {
-	return closeEnd(w.f, w.release)
+	return closeEnd(w.f, w.io, w.release)
 }
 
 // SetWriteDeadline sets the time after which a pending or future Write
@@ -177,6 +208,9 @@ func (w *Writer) Close() error {
 // fit; the zero time clears it. It does not bound Drain. Where an end has no
 // deadlines it fails as [Reader.SetReadDeadline] does.
 func (w *Writer) SetWriteDeadline(t time.Time) error {
+	if w.io != nil {
+		return deadlineError("SetWriteDeadline", w.f, w.io.setDeadline(t))
+	}
 	return deadlineError("SetWriteDeadline", w.f, w.f.SetWriteDeadline(t))
 }
 
@@ -202,9 +236,16 @@ func (w *Writer) File() *os.File {
 	return w.f
 }
 
-// closeEnd closes f, then, once, what the end still holds besides it.
-func closeEnd(f *os.File, release func()) error {
-	err := closeFile(f)
+// closeEnd closes f, through x if the end has an endIO; the poller, or x,
+// wakes any Read or Write pending on it. Then, once, it releases what the
+// end still holds besides f.
+func closeEnd(f *os.File, x endIO, release func()) error {
+	var err error
+	if x != nil {
+		err = x.Close()
+	} else {
+		err = f.Close()
+	}
 	if err == nil && release != nil {
 		release()
 	}

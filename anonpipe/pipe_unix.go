@@ -58,19 +58,8 @@ func closeFiles(fs []*os.File) {
 	}
 }
 
-func write(f *os.File, p []byte) (int, error) {
-	return f.Write(p)
-}
-
-// fileCopyKeepsCount says whether a copy into a Writer may bypass its Write
-// (splice). It may on Unix, where write is f.Write and a copy cut short
-// reports what it moved.
-const fileCopyKeepsCount = true
-
-// closeFile closes f; the poller wakes any Read or Write pending on it.
-func closeFile(f *os.File) error {
-	return f.Close()
-}
+// newEndIO returns nil: a Unix end's *os.File does all it needs.
+func newEndIO(*os.File, bool) endIO { return nil }
 
 func isBrokenPipe(err error) bool {
 	return errors.Is(err, syscall.EPIPE)

@@ -19,17 +19,13 @@ func newPipe(config) (*Reader, *Writer, error) { return nil, nil, errUnsupported
 
 func open(string, bool) (*os.File, func(), error) { return nil, nil, errUnsupported }
 
+func newEndIO(*os.File, bool) endIO { return nil }
+
 func (c *Cmd) attach(*os.File) (string, error) { return "", errUnsupported }
 
 func (c *Cmd) checkAttached() error { return errUnsupported }
 
 func (c *Cmd) startChild() error { return errUnsupported }
-
-const fileCopyKeepsCount = true
-
-func write(f *os.File, p []byte) (int, error) { return f.Write(p) }
-
-func closeFile(f *os.File) error { return f.Close() }
 
 func isBrokenPipe(error) bool { return false }
 
