@@ -17,9 +17,11 @@ func fdCount() (int, bool) {
 	return 0, false
 }
 
-// addPlatformChildren adds nothing: the Unix-only children list
+// addPlatformChildren adds the Windows children; the Unix-only ones list
 // descriptors or use descriptor numbers that mean nothing on Windows.
-func addPlatformChildren(map[string]func([]string) int) {}
+func addPlatformChildren(m map[string]func([]string) int) {
+	m["cat-through-c"] = childCatThroughC
+}
 
 func closeInheritedOnExec() {}
 
