@@ -35,6 +35,9 @@ func newPipe(c config) (*Reader, *Writer, error) {
 	serverReads := !c.childReads
 	server, client, err := createPipe(uint32(size), serverReads, c.childReads || c.childWrites)
 	if err != nil {
+		if c.bufferSize > 0 {
+			return nil, nil, fmt.Errorf("anonpipe: WithBufferSize(%d): %w", c.bufferSize, err)
+		}
 		return nil, nil, fmt.Errorf("anonpipe: %w", err)
 	}
 	r, w := client, server
