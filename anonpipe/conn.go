@@ -136,14 +136,15 @@ func OpenConn(handle string, opts ...Option) (*Conn, error) {
 	if err != nil {
 		return nil, connHandleError(handle, "read", rh, err)
 	}
+	r := Reader{f: rf, io: newEndIO(rf, false), busy: newBusyPoller(rf, c.busyPoll), release: rrelease}
 	wf, wrelease, err := open(wh, true)
 	if err != nil {
-		closeEnd(rf, rrelease)
+		r.Close()
 		return nil, connHandleError(handle, "write", wh, err)
 	}
 	return &Conn{
-		r:    Reader{f: rf, busy: newBusyPoller(rf, c.busyPoll), release: rrelease},
-		w:    Writer{f: wf, release: wrelease},
+		r:    r,
+		w:    Writer{f: wf, io: newEndIO(wf, true), release: wrelease},
 		addr: addr(handle),
 	}, nil
 }
