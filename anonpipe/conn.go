@@ -126,10 +126,10 @@ func OpenConn(handle string, opts ...Option) (*Conn, error) {
 	if rh == wh { // both canonical, so equal numbers are equal strings
 		return nil, invalidHandle(handle, errors.New("the read and write handles are the same"))
 	}
-	if err := checkHandle(rh, false); err != nil {
+	if _, err := checkHandle(rh, false); err != nil {
 		return nil, connHandleError(handle, "read", rh, err)
 	}
-	if err := checkHandle(wh, true); err != nil {
+	if _, err := checkHandle(wh, true); err != nil {
 		return nil, connHandleError(handle, "write", wh, err)
 	}
 	rf, rrelease, err := open(rh, false)

@@ -19,13 +19,9 @@ import (
 // descriptor in whatever mode it is. Every check is made before anything is
 // changed, so a refused handle is left exactly as it was.
 func open(handle string, write bool) (f *os.File, release func(), err error) {
-	v, err := parseHandle(handle, 31)
+	fd, err := checkHandle(handle, write)
 	if err != nil {
 		return nil, nil, err
-	}
-	fd := int(v)
-	if err := checkEnd(fd, write); err != nil {
-		return nil, nil, invalidHandle(handle, err)
 	}
 	name := "anonpipe:" + handle
 	f = reopen(fd, write)
@@ -46,6 +42,23 @@ func open(handle string, write bool) (f *os.File, release func(), err error) {
 		unix.Close(fd) // the end owns the handle, and now has its own description
 	}
 	return f, nil, nil
+}
+
+// handleBits is the size of a handle: a descriptor is a non-negative int32.
+const handleBits = 31
+
+// checkHandle makes every check of handle and returns its descriptor,
+// changing nothing: OpenConn checks both of its handles before it opens,
+// and on Linux so closes, either.
+func checkHandle(handle string, write bool) (int, error) {
+	v, err := parseHandle(handle, handleBits)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkEnd(int(v), write); err != nil {
+		return 0, invalidHandle(handle, err)
+	}
+	return int(v), nil
 }
 
 // adopt makes an *os.File of fd in the mode it is in: a non-blocking

@@ -10,23 +10,37 @@ import (
 )
 
 func open(handle string, write bool) (f *os.File, release func(), err error) {
-	v, err := parseHandle(handle, 32)
+	h, err := checkHandle(handle, write)
 	if err != nil {
 		return nil, nil, err
-	}
-	// The kernel ignores a handle's two low bits, so 97 would name the same
-	// object as 96; only the value a parent really printed is accepted.
-	if v == 0 || v%4 != 0 {
-		return nil, nil, invalidHandle(handle, errors.New("not a handle value: Windows handles are non-zero multiples of 4"))
-	}
-	h := windows.Handle(v)
-	if err := checkEnd(h, write); err != nil {
-		return nil, nil, invalidHandle(handle, err)
 	}
 	if err := windows.SetHandleInformation(h, windows.HANDLE_FLAG_INHERIT, 0); err != nil {
 		return nil, nil, invalidHandle(handle, os.NewSyscallError("SetHandleInformation", err))
 	}
 	return os.NewFile(uintptr(h), "anonpipe:"+handle), nil, nil
+}
+
+// handleBits is the size of a handle value that can be passed to another
+// process: Windows keeps them to 32 bits for 32-bit processes' sake.
+const handleBits = 32
+
+// checkHandle makes every check of handle and returns it, changing
+// nothing: OpenConn checks both of its handles before it opens either.
+func checkHandle(handle string, write bool) (windows.Handle, error) {
+	v, err := parseHandle(handle, handleBits)
+	if err != nil {
+		return 0, err
+	}
+	// The kernel ignores a handle's two low bits, so 97 would name the same
+	// object as 96; only the value a parent really printed is accepted.
+	if v == 0 || v%4 != 0 {
+		return 0, invalidHandle(handle, errors.New("not a handle value: Windows handles are non-zero multiples of 4"))
+	}
+	h := windows.Handle(v)
+	if err := checkEnd(h, write); err != nil {
+		return 0, invalidHandle(handle, err)
+	}
+	return h, nil
 }
 
 func checkEnd(h windows.Handle, write bool) error {

@@ -32,3 +32,7 @@ func isBrokenPipe(error) bool { return false }
 func wrapDeadlineError(err error) error { return err }
 
 func drain(context.Context, *os.File) error { return errUnsupported }
+
+const handleBits = 64
+
+func checkHandle(string, bool) (int, error) { return 0, errUnsupported }
