@@ -97,35 +97,7 @@ func TestReliabilityConnChildKilledMidConversation(t *testing.T) {
 	c.Args = append(c.Args, h)
 	is.NoErr(c.Start()) // starting the echo
 
-	flowing := make(chan struct{})
-	wrote, read := make(chan ioResult, 1), make(chan ioResult, 1)
-	go func() {
-		var res ioResult
-		src := newStream(8, 1<<62)
-		buf := make([]byte, 32<<10)
-		for res.err == nil {
-			src.Read(buf)
-			var n int
-			n, res.err = conn.Write(buf)
-			res.n += int64(n)
-		}
-		res.at = time.Now()
-		wrote <- res
-	}()
-	go func() {
-		var res ioResult
-		buf := make([]byte, 32<<10)
-		for res.err == nil {
-			var n int
-			n, res.err = conn.Read(buf)
-			if res.n < 1<<20 && res.n+int64(n) >= 1<<20 {
-				close(flowing)
-			}
-			res.n += int64(n)
-		}
-		res.at = time.Now()
-		read <- res
-	}()
+	flowing, wrote, read := echoUntilError(conn, conn, 8)
 	await(t, flowing, hangLimit, "the first MiB of the echo")
 	killed := time.Now()
 	is.NoErr(c.Process.Kill()) // killed mid-conversation

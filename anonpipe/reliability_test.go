@@ -348,35 +348,7 @@ func TestReliabilityChildKilledMidStream(t *testing.T) {
 	c.Args = append(c.Args, wh, rh)
 	is.NoErr(c.Start()) // starting the echo
 
-	flowing := make(chan struct{})
-	wrote, read := make(chan ioResult, 1), make(chan ioResult, 1)
-	go func() {
-		var res ioResult
-		src := newStream(4, 1<<62)
-		buf := make([]byte, 32<<10)
-		for res.err == nil {
-			src.Read(buf)
-			var n int
-			n, res.err = w.Write(buf)
-			res.n += int64(n)
-		}
-		res.at = time.Now()
-		wrote <- res
-	}()
-	go func() {
-		var res ioResult
-		buf := make([]byte, 32<<10)
-		for res.err == nil {
-			var n int
-			n, res.err = r.Read(buf)
-			if res.n < 1<<20 && res.n+int64(n) >= 1<<20 {
-				close(flowing)
-			}
-			res.n += int64(n)
-		}
-		res.at = time.Now()
-		read <- res
-	}()
+	flowing, wrote, read := echoUntilError(w, r, 4)
 	await(t, flowing, hangLimit, "the first MiB of the echo")
 	killed := time.Now()
 	is.NoErr(c.Process.Kill()) // SIGKILL in mid-stream
@@ -1068,4 +1040,40 @@ func interopLines(n int) []string {
 		ls[i] = fmt.Sprintf("line %d %s", i, strings.Repeat("x", i%97))
 	}
 	return ls
+}
+
+// echoUntilError writes a stream seeded with seed to w and reads r, each in
+// a goroutine until its call fails, and reports each side's count, error
+// and time of failure; flowing is closed once the first MiB has been read.
+func echoUntilError(w io.Writer, r io.Reader, seed uint64) (flowing chan struct{}, wrote, read chan ioResult) {
+	flowing = make(chan struct{})
+	wrote, read = make(chan ioResult, 1), make(chan ioResult, 1)
+	go func() {
+		var res ioResult
+		src := newStream(seed, 1<<62)
+		buf := make([]byte, 32<<10)
+		for res.err == nil {
+			src.Read(buf)
+			var n int
+			n, res.err = w.Write(buf)
+			res.n += int64(n)
+		}
+		res.at = time.Now()
+		wrote <- res
+	}()
+	go func() {
+		var res ioResult
+		buf := make([]byte, 32<<10)
+		for res.err == nil {
+			var n int
+			n, res.err = r.Read(buf)
+			if res.n < 1<<20 && res.n+int64(n) >= 1<<20 {
+				close(flowing)
+			}
+			res.n += int64(n)
+		}
+		res.at = time.Now()
+		read <- res
+	}()
+	return flowing, wrote, read
 }
