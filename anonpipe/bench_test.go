@@ -614,35 +614,39 @@ func TestReadWriteDoNotAllocate(t *testing.T) {
 		{"WithBusyPoll", []anonpipe.Option{anonpipe.WithBusyPoll(time.Microsecond)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			is := is.New(t)
 			r, w := pipe(t, tc.opts...)
-			out := make([]byte, 4096)
-			in := make([]byte, 4096)
-			allocs := testing.AllocsPerRun(1000, func() {
-				if _, err := w.Write(out); err != nil {
-					panic(err)
-				}
-				if _, err := io.ReadFull(r, in); err != nil {
-					panic(err)
-				}
-			})
-			is.Equal(allocs, 0.0) // a Write and a Read allocate nothing
-			// A Read that finds the pipe empty and waits, while another
-			// goroutine writes, allocates nothing either.
-			kick := make(chan struct{})
-			defer close(kick)
-			go func() {
-				for range kick {
-					w.Write(out[:1])
-				}
-			}()
-			allocs = testing.AllocsPerRun(1000, func() {
-				kick <- struct{}{}
-				if _, err := r.Read(in[:1]); err != nil {
-					panic(err)
-				}
-			})
-			is.Equal(allocs, 0.0) // a Read that waits allocates nothing
+			checkNoAllocs(t, r, w)
 		})
 	}
+}
+
+// checkNoAllocs checks that a 4 KiB Write to w and the Reads of it from r
+// allocate nothing, and neither does a Read from r that finds nothing and
+// waits while another goroutine writes.
+func checkNoAllocs(t *testing.T, r io.Reader, w io.Writer) {
+	is := is.New(t)
+	out, in := make([]byte, 4096), make([]byte, 4096)
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, err := w.Write(out); err != nil {
+			panic(err)
+		}
+		if _, err := io.ReadFull(r, in); err != nil {
+			panic(err)
+		}
+	})
+	is.Equal(allocs, 0.0) // a Write and a Read allocate nothing
+	kick := make(chan struct{})
+	defer close(kick)
+	go func() {
+		for range kick {
+			w.Write(out[:1])
+		}
+	}()
+	allocs = testing.AllocsPerRun(1000, func() {
+		kick <- struct{}{}
+		if _, err := r.Read(in[:1]); err != nil {
+			panic(err)
+		}
+	})
+	is.Equal(allocs, 0.0) // a Read that waits allocates nothing
 }
