@@ -72,29 +72,8 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 // that is invalid or does not apply, when [Pipe] would fail, and on Windows
 // when SysProcAttr.NoInheritHandles is set.
 func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.canAttach("ToChild"); err != nil {
-		return nil, "", err
-	}
-	cfg, err := newConfig("ToChild", opts, true, false)
-	if err != nil {
-		return nil, "", err
-	}
-	cfg.childReads = true
-	r, w, err := makePipe(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	handle, err = c.attach(r.f)
-	if err != nil {
-		r.Close()
-		w.Close()
-		return nil, "", err
-	}
-	c.childEnds = append(c.childEnds, childEnd{r.f, handle, "ToChild"})
-	c.parentEnds = append(c.parentEnds, w)
-	return w, handle, nil
+	_, w, handle, err = c.attachPipe("ToChild", opts, true)
+	return w, handle, err
 }
 
 // FromChild makes a pipe from the child. It returns the parent's read end
@@ -108,29 +87,43 @@ func (c *Cmd) ToChild(opts ...Option) (w *Writer, handle string, err error) {
 // for the same reason incorrect to call Run, Output or CombinedOutput when
 // using FromChild.
 func (c *Cmd) FromChild(opts ...Option) (r *Reader, handle string, err error) {
+	r, _, handle, err = c.attachPipe("FromChild", opts, false)
+	return r, handle, err
+}
+
+// attachPipe makes a pipe for method and attaches its read end (toChild)
+// or its write end to the child; the parent keeps the other, returned.
+func (c *Cmd) attachPipe(method string, opts []Option, toChild bool) (*Reader, *Writer, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.canAttach("FromChild"); err != nil {
-		return nil, "", err
+	if err := c.canAttach(method); err != nil {
+		return nil, nil, "", err
 	}
-	cfg, err := newConfig("FromChild", opts, true, true)
+	cfg, err := newConfig(method, opts, true, !toChild)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	cfg.childWrites = true
+	cfg.childReads, cfg.childWrites = toChild, !toChild
 	r, w, err := makePipe(cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	handle, err = c.attach(w.f)
+	child, parent := r.f, io.Closer(w)
+	if !toChild {
+		child, parent = w.f, r
+	}
+	handle, err := c.attach(child)
 	if err != nil {
 		r.Close()
 		w.Close()
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	c.childEnds = append(c.childEnds, childEnd{w.f, handle, "FromChild"})
-	c.parentEnds = append(c.parentEnds, r)
-	return r, handle, nil
+	c.childEnds = append(c.childEnds, childEnd{child, handle, method})
+	c.parentEnds = append(c.parentEnds, parent)
+	if toChild {
+		return nil, w, handle, nil
+	}
+	return r, nil, handle, nil
 }
 
 // Conn makes a two-way connection to the child: a pipe to it and a pipe
