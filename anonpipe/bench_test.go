@@ -43,13 +43,18 @@ var benchPipeSizes = []struct {
 	n    int // 0 for the kernel's default
 }{{"default", 0}, {"1MiB", 1 << 20}}
 
-// sink drains r with reads of chunk bytes, then reports the byte count on
-// ack. It first sends one byte on ack, so the parent can start its clock
-// once the child runs.
+// sinkAckSize is the size of a sink's report: the byte count, then the
+// voluntary and involuntary context switches of the child while it read.
+const sinkAckSize = 24
+
+// sink drains r with reads of chunk bytes, then reports the byte count and
+// its context switches on ack (sinkAckSize bytes). It first sends one byte
+// on ack, so the parent can start its clock once the child runs.
 func sink(r io.Reader, ack io.Writer, chunk int) int {
 	if _, err := ack.Write([]byte{'r'}); err != nil {
 		return fail("ready: %v", err)
 	}
+	vol0, invol0, _ := contextSwitches()
 	buf := make([]byte, chunk)
 	var total uint64
 	for {
@@ -62,7 +67,11 @@ func sink(r io.Reader, ack io.Writer, chunk int) int {
 			return fail("read: %v", err)
 		}
 	}
-	if _, err := ack.Write(binary.LittleEndian.AppendUint64(nil, total)); err != nil {
+	vol1, invol1, _ := contextSwitches()
+	report := binary.LittleEndian.AppendUint64(nil, total)
+	report = binary.LittleEndian.AppendUint64(report, vol1-vol0)
+	report = binary.LittleEndian.AppendUint64(report, invol1-invol0)
+	if _, err := ack.Write(report); err != nil {
 		return fail("ack: %v", err)
 	}
 	return 0
@@ -235,11 +244,12 @@ func benchThroughput(b *testing.B, kind string, chunk, pipeSize int) {
 	b.ReportAllocs()
 	p := startBenchChild(b, kind, "bench-sink", pipeSize, 0, strconv.Itoa(chunk))
 	buf := make([]byte, chunk)
-	ack := make([]byte, 8)
+	ack := make([]byte, sinkAckSize)
 	if _, err := io.ReadFull(p.r, ack[:1]); err != nil {
 		b.Fatalf("child not ready: %v", err)
 	}
 	b.SetBytes(int64(chunk))
+	vol0, invol0, counted := contextSwitches()
 	b.ResetTimer()
 	for range b.N {
 		if _, err := p.w.Write(buf); err != nil {
@@ -251,10 +261,19 @@ func benchThroughput(b *testing.B, kind string, chunk, pipeSize int) {
 		b.Fatalf("no count from the child: %v", err)
 	}
 	b.StopTimer()
+	vol1, invol1, _ := contextSwitches()
 	if got := binary.LittleEndian.Uint64(ack); got != uint64(chunk)*uint64(b.N) {
 		b.Fatalf("child read %d bytes, want %d", got, chunk*b.N)
 	}
 	reportMiBps(b, int64(chunk))
+	if counted {
+		// Each voluntary switch is a sleep that a wake-up ends; involuntary
+		// ones are preemptions, which cost a switch as well.
+		vol := vol1 - vol0 + binary.LittleEndian.Uint64(ack[8:])
+		invol := invol1 - invol0 + binary.LittleEndian.Uint64(ack[16:])
+		b.ReportMetric(float64(vol)/float64(b.N), "vcsw/chunk")
+		b.ReportMetric(float64(vol+invol)/float64(b.N), "wakeups/chunk")
+	}
 	if err := p.wait(); err != nil {
 		b.Fatal(err)
 	}

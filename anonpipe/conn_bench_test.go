@@ -194,7 +194,7 @@ func BenchmarkConnStream(b *testing.B) {
 			b.ReportAllocs()
 			c, wait := startConnChild(b, kind, "sink", chunk)
 			buf := make([]byte, chunk)
-			ack := make([]byte, 8)
+			ack := make([]byte, sinkAckSize)
 			if _, err := io.ReadFull(c, ack[:1]); err != nil {
 				b.Fatalf("child not ready: %v", err)
 			}
