@@ -78,13 +78,18 @@ func sink(r io.Reader, ack io.Writer, chunk int) int {
 }
 
 // childBenchSink is the anonpipe sink: args are the data and ack handles,
-// and the chunk size.
+// the chunk size, then optionally a WithBusyPoll duration for the data
+// Reader.
 func childBenchSink(args []string) int {
-	r, err := anonpipe.OpenReader(args[0])
-	if err != nil {
-		return fail("%v", err)
+	var opts []anonpipe.Option
+	if len(args) > 3 {
+		d, err := time.ParseDuration(args[3])
+		if err != nil {
+			return fail("%v", err)
+		}
+		opts = append(opts, anonpipe.WithBusyPoll(d))
 	}
-	ack, err := anonpipe.OpenWriter(args[1])
+	r, ack, err := openEnds(args[0], args[1], opts...)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -227,9 +232,10 @@ func reportMiBps(b *testing.B, bytesPerOp int64) {
 }
 
 // BenchmarkThroughput writes chunks to a child that reads them with
-// buffers of the same size.
+// buffers of the same size. In anonpipe-busypoll the child's Reader uses
+// WithBusyPoll.
 func BenchmarkThroughput(b *testing.B) {
-	for _, kind := range []string{"os", "anonpipe"} {
+	for _, kind := range []string{"os", "anonpipe", "anonpipe-busypoll"} {
 		for _, cs := range benchSizes {
 			for _, ps := range benchPipeSizes {
 				b.Run(fmt.Sprintf("%s/chunk=%s/pipe=%s", kind, cs.name, ps.name), func(b *testing.B) {
@@ -242,7 +248,12 @@ func BenchmarkThroughput(b *testing.B) {
 
 func benchThroughput(b *testing.B, kind string, chunk, pipeSize int) {
 	b.ReportAllocs()
-	p := startBenchChild(b, kind, "bench-sink", pipeSize, 0, strconv.Itoa(chunk))
+	args := []string{strconv.Itoa(chunk)}
+	if kind == "anonpipe-busypoll" {
+		kind = "anonpipe"
+		args = append(args, benchBusyPoll.String())
+	}
+	p := startBenchChild(b, kind, "bench-sink", pipeSize, 0, args...)
 	buf := make([]byte, chunk)
 	ack := make([]byte, sinkAckSize)
 	if _, err := io.ReadFull(p.r, ack[:1]); err != nil {
