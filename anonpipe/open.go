@@ -10,19 +10,18 @@ import (
 // OpenReader returns the read end of a pipe passed to this process, given
 // its handle string: from [Cmd.ToChild], or a descriptor or HANDLE number
 // from another parent (Python's pass_fds, a shell's 3<&0). The handle must
-// be a decimal number without sign, space or leading zero, naming a pipe or
-// FIFO open for reading or a connected stream socket (on Windows, a pipe
-// handle with read access); anything else gives an error matching
-// [ErrInvalidHandle] and leaves the descriptor as it was.
+// be a decimal number without sign, space or leading zero naming a pipe or
+// FIFO open for reading or a
+// connected stream socket (on Windows, a pipe handle with read access);
+// anything else gives an error matching [ErrInvalidHandle] and leaves the
+// descriptor as it was.
 //
 // The Reader owns the handle: open each handle once. The handle's mode,
-// which other processes may share, is never changed; so on Unix the Reader
-// has deadlines, and Close ends a pending Read, only on Linux, which opens
-// a pipe anew, or if the handle came non-blocking. On Windows it has them
-// either way: a Read on a synchronous handle, such as a child's end from
-// [Cmd.ToChild], is cancelled when its deadline passes or at Close. A
-// handle of 0 stays open for os.Stdin until Close, which points it at
-// /dev/null. Of the Options, only [WithBusyPoll] applies.
+// which other processes may share, is never changed. Deadlines, and a Close
+// that ends a pending Read, work on Windows and for a Linux pipe, which is
+// opened anew; otherwise only if the handle came non-blocking. A handle of 0 stays open for
+// os.Stdin until Close, which points it at /dev/null. Of the Options, only
+// [WithBusyPoll] applies.
 func OpenReader(handle string, opts ...Option) (*Reader, error) {
 	c, err := newConfig("OpenReader", opts, false, true)
 	if err != nil {
