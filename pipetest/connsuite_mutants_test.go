@@ -509,18 +509,9 @@ func TestConnSuiteCatchesMutants(t *testing.T) {
 				}
 			})
 			sel := "-test.run=^" + strings.Split(t.Name(), "/")[0] + "$/^" + m.name + "$/^" + regexp.QuoteMeta(m.caught) + "$"
-			var run catchRun
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				// A short timeout makes TestConn's watchdog fire after 2 s
-				// for the mutants that hang.
-				run = catch(t.Name(), "conn mutants", sel, "-test.timeout=8s")
-			}()
-			t.Parallel()
-			<-done
+			// A short timeout makes TestConn's watchdog fire after 2 s for
+			// the mutants that hang.
+			run := catchInParallel(t, sem, "conn mutants", sel, "-test.timeout=8s")
 			t.Cleanup(func() {
 				if t.Failed() {
 					t.Logf("the run of TestConn on the mutant printed:\n%s", run.out)

@@ -71,16 +71,7 @@ func TestSuiteCatchesMutants(t *testing.T) {
 			for _, part := range strings.Split(m.caught, "/") {
 				sel = append(sel, "^"+regexp.QuoteMeta(part)+"$")
 			}
-			var run catchRun
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				run = catch(t.Name(), "mutants", "-test.run="+strings.Join(sel, "/"), "-test.timeout=1m")
-			}()
-			t.Parallel()
-			<-done
+			run := catchInParallel(t, sem, "mutants", "-test.run="+strings.Join(sel, "/"), "-test.timeout=1m")
 			out := checkCatch(t, run)
 			is := is.New(t)
 			test := t.Name() + "/" + m.caught
@@ -209,4 +200,21 @@ func timeoutError(op string) error {
 // sub-tests, as the suite's own files are.
 func mutants() []mutant {
 	return slices.Concat(rwMutants(), closeMutants(), deadlineMutants(), dataMutants())
+}
+
+// catchInParallel runs catch for the sub-test t once a slot of sem is free,
+// while t waits as a parallel sub-test, so that the runs of all the rows a
+// table test selects overlap, whatever -parallel is.
+func catchInParallel(t *testing.T, sem chan struct{}, env string, flags ...string) catchRun {
+	var run catchRun
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sem <- struct{}{}
+		defer func() { <-sem }()
+		run = catch(t.Name(), env, flags...)
+	}()
+	t.Parallel()
+	<-done
+	return run
 }
