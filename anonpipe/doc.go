@@ -9,12 +9,10 @@
 // into its end with [OpenReader] or [OpenWriter]. [Cmd.Start] closes the
 // parent's copies of the child's ends, so that the parent sees EOF or
 // [ErrBrokenPipe] once the child is done, and [Cmd.Wait] closes the
-// parent's ends. Every end is close-on-exec (not inheritable on Windows),
-// so a child's end reaches only its own command. [Cmd.Conn] and [OpenConn]
-// do the same with a pipe each way, as one net.Conn.
+// parent's ends. A child's end reaches only its own command. [Cmd.Conn]
+// and [OpenConn] do the same with a pipe each way, as one net.Conn.
 //
-// The package is tested on Linux, and on Windows under Wine. It compiles
-// for macOS and the BSDs, but has never run there. On js, wasip1 and plan9
-// every call that makes an end returns an error matching
-// errors.ErrUnsupported.
+// Tested on Linux, and on Windows under Wine; compiled, never run, for
+// macOS and the BSDs. On js, wasip1 and plan9 every constructor returns an
+// error matching errors.ErrUnsupported.
 package anonpipe

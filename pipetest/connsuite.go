@@ -53,24 +53,21 @@ const (
 
 // TestConn checks that the connections mc makes behave as a connection of
 // two pipes does, such as [ConnPipe]'s, anonpipe's or a Unix socketpair's,
-// with a sub-test of t for each behaviour, each on a new connection. It
-// checks what golang.org/x/net/nettest.TestConn does, under its names
-// (BasicIO, PingPong, RacyRead, RacyWrite, ReadTimeout, WriteTimeout,
-// PastTimeout, PresentTimeout, FutureTimeout, CloseTimeout,
-// ConcurrentMethods), more strictly: no byte is lost, duplicated, reordered
-// or read from a buffer after its call returned. Then what a pipe does on
-// Close: EOFAfterClose, CloseUnblocksPeerRead and CloseUnblocksPeerWrite
-// (the peer reads the bytes, then io.EOF; its Writes fail with a broken
-// pipe, matching anonpipe.ErrBrokenPipe or syscall.EPIPE); UseAfterClose
-// (errors matching net.ErrClosed or os.ErrClosed); and half-close:
-// CloseWrite, CloseRead, CloseReadBreaksPeer. A timeout must match
-// os.ErrDeadlineExceeded and be a net.Error whose Timeout is true.
+// with a sub-test of t for each behaviour, each on a new connection:
+//   - what golang.org/x/net/nettest.TestConn checks, under its names
+//     (BasicIO, PingPong, RacyRead, RacyWrite, the five Timeout checks,
+//     ConcurrentMethods), more strictly: no byte lost, duplicated or
+//     reordered, and a timeout is a net.Error matching
+//     os.ErrDeadlineExceeded;
+//   - Close: the peer reads the bytes then io.EOF, its Writes fail with a
+//     broken pipe, and later calls fail matching net.ErrClosed or
+//     os.ErrClosed;
+//   - half-close: CloseWrite, CloseRead, CloseReadBreaksPeer.
 //
-// A sub-test that needs deadlines skips, saying why, if a setter returns
-// os.ErrNoDeadline; one that needs CloseRead() error or CloseWrite() error
-// skips if c1 lacks it; CloseReadBreaksPeer skips for *net.UnixConn and
-// *net.TCPConn, whose CloseRead leaves a waiting peer Write blocked. Each
-// sub-test has a watchdog, as in [TestPipe]. Run it with -race.
+// A sub-test skips, saying why, when a deadline setter returns
+// os.ErrNoDeadline or c1 lacks CloseRead or CloseWrite; CloseReadBreaksPeer
+// skips for sockets, whose CloseRead leaves a waiting peer Write blocked.
+// Each sub-test has a watchdog, as in [TestPipe]. Run it with -race.
 func TestConn(t *testing.T, mc MakeConn) {
 	t.Helper()
 	if mc == nil {
