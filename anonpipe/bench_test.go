@@ -41,7 +41,7 @@ var benchSizes = []struct {
 var benchPipeSizes = []struct {
 	name string
 	n    int // 0 for the kernel's default
-}{{"default", 0}, {"1MiB", 1 << 20}}
+}{{"default", 0}, {"64KiB", 64 << 10}, {"1MiB", 1 << 20}}
 
 // sinkAckSize is the size of a sink's report: the byte count, then the
 // voluntary and involuntary context switches of the child while it read.

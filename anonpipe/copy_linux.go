@@ -69,7 +69,7 @@ func (r *Reader) spliceTo(w io.Writer) (n int64, handled bool, err error) {
 	if !ok {
 		return 0, false, nil
 	}
-	c := splicer{ours: r.f, peer: peer, toPeer: true, remain: math.MaxInt64}
+	c := splicer{ours: r.f, grow: r.grow, peer: peer, toPeer: true, remain: math.MaxInt64}
 	return c.run()
 }
 
@@ -88,7 +88,7 @@ func (w *Writer) spliceFrom(src io.Reader) (n int64, handled bool, err error) {
 	if !ok {
 		return 0, false, nil
 	}
-	c := splicer{ours: w.f, peer: peer, remain: remain}
+	c := splicer{ours: w.f, grow: w.grow, peer: peer, remain: remain}
 	n, handled, err = c.run()
 	if limited {
 		lr.N -= n
@@ -103,6 +103,7 @@ type peerEnd struct {
 	name   string   // a file's, for errors as os.File's methods make them
 	conn   net.Conn // a socket, for errors as net makes them
 	writer bool     // a Writer, whose Write reports a broken pipe as ErrBrokenPipe
+	grow   *growth  // a Reader's or Writer's
 }
 
 // peerOf accepts only types whose Read and Write are the descriptor's own,
@@ -117,9 +118,9 @@ func peerOf(x any) (peerEnd, bool) {
 	var p peerEnd
 	switch v := x.(type) {
 	case *Reader:
-		x = v.f
+		x, p.grow = v.f, v.grow
 	case *Writer:
-		x, p.writer = v.f, true
+		x, p.writer, p.grow = v.f, true, v.grow
 	}
 	switch x.(type) {
 	case *os.File, *net.TCPConn, *net.UnixConn:
@@ -193,6 +194,7 @@ func spliceKind(fd int, dst bool) int {
 // splicer is one copy between our end and a peer.
 type splicer struct {
 	ours    *os.File
+	grow    *growth // ours
 	peer    peerEnd
 	toPeer  bool // Reader.WriteTo: our end is the source
 	polled  bool // the peer is splicePolled, not spliceFile
@@ -300,6 +302,8 @@ func (c *splicer) step(ofd, pfd int) int {
 			}
 			c.n += m
 			c.remain -= m
+			c.grow.add(m)
+			c.peer.grow.add(m)
 			c.retries = 0
 			if moved += m; moved >= spliceBudget {
 				return stepAgain

@@ -42,6 +42,11 @@ type config struct {
 // /proc/sys/fs/pipe-max-size to an unprivileged process; Windows takes n as
 // the pipe's quota (64 KiB without the option); elsewhere the option has no
 // effect. An n outside 1 to 2^31-1 makes the call fail.
+//
+// Without the option, a Linux pipe starts at the kernel's default size and
+// grows to 1 MiB, where the system allows it, once 1 MiB has gone through
+// one of this process's ends of it: a stream then wakes its reader and
+// writer less often. A pipe given a size keeps it.
 func WithBufferSize(n int) Option {
 	// No system takes more than 2^31-1, and Linux would see n cut to 32 bits.
 	if n <= 0 || n > math.MaxInt32 {
@@ -100,6 +105,7 @@ type Reader struct {
 	f       *os.File
 	io      endIO       // if not nil, does what f alone would not: see endIO
 	busy    *busyPoller // WithBusyPoll
+	grow    *growth     // if not nil, grows a pipe anonpipe made
 	release func()      // after Close: see open
 }
 
@@ -122,13 +128,18 @@ func (r *Reader) Read(p []byte) (int, error) {
 		// A zero-byte ReadFile on a Windows pipe waits for data.
 		return 0, checkOpen("read", r.f)
 	}
-	if r.busy != nil {
-		return r.busy.read(p)
+	var n int
+	var err error
+	switch {
+	case r.busy != nil:
+		n, err = r.busy.read(p)
+	case r.io != nil:
+		n, err = r.io.Read(p)
+	default:
+		n, err = r.f.Read(p)
 	}
-	if r.io != nil {
-		return r.io.Read(p)
-	}
-	return r.f.Read(p)
+	r.grow.add(int64(n))
+	return n, err
 }
 
 // Close closes the read end; a pending Read returns an error matching
@@ -166,8 +177,9 @@ func (r *Reader) File() *os.File {
 // Writer is the write end of a pipe. Its methods are safe for concurrent use.
 type Writer struct {
 	f       *os.File
-	io      endIO  // if not nil, does what f alone would not: see endIO
-	release func() // after Close: see open
+	io      endIO   // if not nil, does what f alone would not: see endIO
+	grow    *growth // as for Reader
+	release func()  // after Close: see open
 }
 
 // Write writes all of p, blocking while the pipe is full, and returns
@@ -192,6 +204,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	} else {
 		n, err = w.f.Write(p)
 	}
+	w.grow.add(int64(n))
 	return n, wrapWriteError(err)
 }
 

@@ -7,6 +7,35 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// streamSize is what a pipe grows to (see growth): Linux's default
+// /proc/sys/fs/pipe-max-size, 16 times the default size.
+const streamSize = 1 << 20
+
+// newGrowth returns the growth of end f of a pipe anonpipe made, or nil if
+// WithBufferSize sized it.
+func newGrowth(f *os.File, c config) *growth {
+	if c.bufferSize > 0 {
+		return nil
+	}
+	return &growth{grow: func() { growPipe(f) }}
+}
+
+// growPipe enlarges f's pipe to streamSize unless it is that large already,
+// as the other end may have made it. A refusal leaves the pipe as it was:
+// past pipe-user-pages-soft, or pipe-max-size if lower, only a privileged
+// process may grow a pipe, and streaming works at any size.
+func growPipe(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		if n, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); err == nil && n < streamSize {
+			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, streamSize)
+		}
+	})
+}
+
 func setBufferSize(f *os.File, n int) error {
 	rc, err := f.SyscallConn()
 	if err != nil {

@@ -33,7 +33,7 @@ func newPipe(c config) (*Reader, *Writer, error) {
 			return nil, nil, fmt.Errorf("anonpipe: WithBufferSize(%d): %w", c.bufferSize, err)
 		}
 	}
-	return &Reader{f: r}, &Writer{f: w}, nil
+	return &Reader{f: r, grow: newGrowth(r, c)}, &Writer{f: w, grow: newGrowth(w, c)}, nil
 }
 
 // onStdio reports whether f is descriptor 0, 1 or 2, where no end is left.
