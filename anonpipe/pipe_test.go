@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -95,7 +96,12 @@ func TestZeroValueEnds(t *testing.T) {
 }
 
 func TestInvalidOptions(t *testing.T) {
-	for _, n := range []int{0, -1, 1 << 31, 1<<32 + 4096} {
+	sizes := []int{0, -1}
+	if math.MaxInt > math.MaxInt32 { // sizes an int holds only on 64-bit systems
+		big := int64(1) << 31
+		sizes = append(sizes, int(big), int(big<<1+4096))
+	}
+	for _, n := range sizes {
 		is := is.New(t)
 		_, _, err := anonpipe.Pipe(anonpipe.WithBufferSize(n))
 		is.True(err != nil)                                                          // a size no pipe can have is refused, not cut to fit
