@@ -18,6 +18,10 @@ const (
 	pageSize = 4096
 	// defaultCapacity is the capacity of a Linux pipe that nobody resized.
 	defaultCapacity = 65536
+	// A pipe that anonpipe made and WithBufferSize did not size grows to
+	// streamSlots pages once an end has moved growAfter bytes.
+	growAfter   = 1 << 20
+	streamSlots = 1 << 20 / pageSize
 	// copySize is the size of the buffer that WriteTo and ReadFrom move
 	// bytes through, as io.Copy's would be.
 	copySize = 32 << 10
@@ -78,7 +82,7 @@ type Writer struct{ p *pipe }
 // pipe is the state that a Reader and a Writer share.
 type pipe struct {
 	cfg   config // set by Pipe, then read only
-	slots int    // how many pages the pipe holds; set by Pipe
+	slots int    // how many pages the pipe holds; set by Pipe, then grown under mu
 
 	// rsem and wsem serialise the Reads (and WriteTo's chunks) and the
 	// Writes (and ReadFrom's chunks), as an *os.File's locks do; a token in

@@ -39,7 +39,7 @@ func fill(t *testing.T, w *pipetest.Writer) int {
 	t.Helper()
 	is := is.NewRelaxed(t)
 	is.NoErr(w.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))) // a deadline the Write reaches only by blocking
-	n, err := w.Write(make([]byte, 1<<20))
+	n, err := w.Write(make([]byte, 2<<20))
 	is.True(errors.Is(err, os.ErrDeadlineExceeded)) // the Write blocked once the pipe was full
 	is.NoErr(w.SetWriteDeadline(time.Time{}))       // clearing the deadline
 	return n
@@ -61,6 +61,33 @@ func TestCapacity(t *testing.T) {
 		is := is.New(t)
 		_, w := fake(t, tc.opts...)
 		is.Equal(fill(t, w), tc.want) // a Write with nobody reading fills the pipe to its capacity, rounded up to a power-of-two number of pages, the last option winning
+	}
+}
+
+// TestCapacityGrowsAsAnonpipesDoes streams 1 MiB through a pipe, then
+// fills it: unless WithCapacity sized it, it now holds 1 MiB, as an
+// anonpipe pipe on Linux does.
+func TestCapacityGrowsAsAnonpipesDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []pipetest.Option
+		want int
+	}{
+		{"default", nil, 1 << 20},
+		{"WithCapacity", []pipetest.Option{pipetest.WithCapacity(65536)}, 65536},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			r, w := fake(t, tc.opts...)
+			buf := make([]byte, 4096)
+			for range 1 << 20 / len(buf) {
+				_, err := w.Write(buf)
+				is.NoErr(err) // writing 4 KiB
+				_, err = io.ReadFull(r, buf)
+				is.NoErr(err) // reading it back
+			}
+			is.Equal(fill(t, w), tc.want) // the pipe's capacity once 1 MiB went through
+		})
 	}
 }
 

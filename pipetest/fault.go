@@ -21,7 +21,8 @@ type Option func(*config)
 // are math.MaxInt64 when unset, which no count reaches.
 type config struct {
 	capacity   int
-	readLimit  int // 0: no limit
+	sized      bool // by WithCapacity, so the pipe never grows
+	readLimit  int  // 0: no limit
 	random     bool
 	seed       uint64
 	readErr    error
@@ -34,8 +35,9 @@ type config struct {
 }
 
 // WithCapacity sets how many bytes the pipe holds: n rounded up to a
-// power-of-two number of 4096-byte pages, as Linux rounds it; the default is
-// 65536. As on Linux, a Write may take a page of its own, and a Read frees a
+// power-of-two number of 4096-byte pages, as Linux rounds it. Without it the
+// pipe holds 65536 bytes, and 1 MiB once 1 MiB has gone through an end, as
+// an anonpipe pipe on Linux does. As on Linux, a Write may take a page of its own, and a Read frees a
 // page only once it has read all of it, so 16 Writes of 3000 bytes fill
 // 64 KiB. Memory follows the bytes held, not n. WithCapacity panics unless
 // 1 <= n <= 2147483647 (1 GiB with 32-bit ints), as [anonpipe.WithBufferSize].
@@ -44,7 +46,7 @@ func WithCapacity(n int) Option {
 		panic(fmt.Sprintf("pipetest: WithCapacity(%d): capacity must be from 1 to %d bytes, as anonpipe.WithBufferSize takes",
 			n, maxCapacity))
 	}
-	return func(c *config) { c.capacity = n }
+	return func(c *config) { c.capacity, c.sized = n, true }
 }
 
 // WithReadLimit makes every Read return at most n bytes, as a pipe may,

@@ -150,6 +150,7 @@ func (p *pipe) write(b []byte) (int, error) {
 		}
 		p.mu.Lock()
 	}
+	p.streamed(p.nwritten+int64(n), int64(n))
 	p.mu.Unlock()
 	p.nwritten += int64(n)
 	if err == nil && injected != nil {
@@ -300,4 +301,15 @@ func (p *pipe) pause() error {
 		}
 	}
 	return err
+}
+
+// streamed grows the pipe as anonpipe's Linux pipes grow, once an end has
+// moved growAfter bytes, unless WithCapacity sized it: total is what the
+// Writer has written, the last k included. (The Reader's count, which
+// anonpipe also watches, never passes the Writer's.) p.mu is held.
+func (p *pipe) streamed(total, k int64) {
+	if p.cfg.sized || total < growAfter || total-k >= growAfter || p.slots >= streamSlots {
+		return
+	}
+	p.slots = streamSlots
 }
