@@ -59,9 +59,8 @@ func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 // [OpenReader]. The child's end goes into ExtraFiles on Unix, the handle
 // being its descriptor number in the child, and into
 // SysProcAttr.AdditionalInheritedHandles on Windows, the handle being its
-// HANDLE value; Start fails if that entry is moved or removed. On Windows
-// the child's end is synchronous, for any program's ReadFile, and w is
-// overlapped (see [Reader.File]).
+// HANDLE value and the end synchronous, for any program's ReadFile; Start
+// fails if that entry is moved or removed.
 //
 // Start closes the parent's copy of the child's end: writes to w fail with
 // [ErrBrokenPipe] once the child has closed its end. Wait closes w after the

@@ -16,17 +16,26 @@ import (
 	"github.com/matryer/is"
 )
 
-func TestServerClosesPipe_ClientReceivesEOF(t *testing.T) {
+// catChild returns a child, not yet started, that copies a pipe to its
+// standard output, out, and the parent's end of that pipe.
+func catChild(t *testing.T) (c *anonpipe.Cmd, w *anonpipe.Writer, out *bytes.Buffer) {
+	t.Helper()
 	is := is.New(t)
-	c := child(t, "cat")
+	c = child(t, "cat")
 	w, h, err := c.ToChild()
 	is.NoErr(err) // attaching a pipe to the child
 	c.Args = append(c.Args, h)
-	var out bytes.Buffer
-	c.Stdout = &out
+	out = new(bytes.Buffer)
+	c.Stdout = out
+	return c, w, out
+}
+
+func TestServerClosesPipe_ClientReceivesEOF(t *testing.T) {
+	is := is.New(t)
+	c, w, out := catChild(t)
 	is.NoErr(c.Start()) // starting the child
 
-	_, err = io.WriteString(w, "hello, child")
+	_, err := io.WriteString(w, "hello, child")
 	is.NoErr(err)                          // writing to the child
 	is.NoErr(w.Close())                    // closing our end is the child's EOF
 	is.NoErr(c.Wait())                     // the child saw EOF and exited by itself
@@ -99,15 +108,10 @@ func TestWriteToExitedChildIsBrokenPipe(t *testing.T) {
 
 func TestDrainAcrossProcesses(t *testing.T) {
 	is := is.New(t)
-	c := child(t, "cat")
-	w, h, err := c.ToChild()
-	is.NoErr(err) // attaching a pipe
-	c.Args = append(c.Args, h)
-	var out bytes.Buffer
-	c.Stdout = &out
+	c, w, out := catChild(t)
 	is.NoErr(c.Start()) // starting the child
 
-	_, err = io.WriteString(w, "SYNC\n")
+	_, err := io.WriteString(w, "SYNC\n")
 	is.NoErr(err)                           // sending SYNC
 	is.NoErr(w.Drain(context.Background())) // the child reads it
 	is.NoErr(w.Close())                     // closing
@@ -137,16 +141,11 @@ func TestFailedStartLeaksNothing(t *testing.T) {
 
 func TestDoubleStart(t *testing.T) {
 	is := is.New(t)
-	c := child(t, "cat")
-	w, h, err := c.ToChild()
-	is.NoErr(err) // attaching a pipe
-	c.Args = append(c.Args, h)
-	var out bytes.Buffer
-	c.Stdout = &out
+	c, w, out := catChild(t)
 	is.NoErr(c.Start())       // the first Start succeeds
 	is.True(c.Start() != nil) // the second Start fails
 
-	_, err = io.WriteString(w, "still here")
+	_, err := io.WriteString(w, "still here")
 	is.NoErr(err)                        // the failed second Start closed nothing
 	is.NoErr(w.Close())                  // closing
 	is.NoErr(c.Wait())                   // the child exits
@@ -309,12 +308,7 @@ func TestConcurrentStartsKeepPipesApart(t *testing.T) {
 // another goroutine waits for a child that is blocked reading its pipe.
 func TestCloseWhileWaitPending(t *testing.T) {
 	is := is.New(t)
-	c := child(t, "cat")
-	w, h, err := c.ToChild()
-	is.NoErr(err) // attaching a pipe
-	c.Args = append(c.Args, h)
-	var out bytes.Buffer
-	c.Stdout = &out
+	c, w, out := catChild(t)
 	is.NoErr(c.Start()) // starting the child
 	waited := make(chan error, 1)
 	func() {
@@ -325,7 +319,7 @@ func TestCloseWhileWaitPending(t *testing.T) {
 	}()
 	is.NoErr(<-waited)                     // Close gave the child EOF, and Wait saw it exit cleanly
 	is.Equal(out.String(), "before Close") // the child read everything before EOF
-	_, err = w.Write([]byte("x"))
+	_, err := w.Write([]byte("x"))
 	is.True(errors.Is(err, os.ErrClosed)) // our end stays closed
 }
 

@@ -95,10 +95,9 @@ func connPipes(c config) (conn *Conn, childR, childW *os.File, err error) {
 // Each handle must be in the form [OpenReader] takes and name an end of the
 // right direction, and the two must differ; otherwise OpenConn returns an
 // error matching [ErrInvalidHandle], naming the handle string and the
-// reason, and leaves both handles as they were. Both are checked before
-// either is opened: only if opening the write end fails after its checks
-// passed (the process out of resources) is the read end, opened by then,
-// closed again, its handle with it.
+// reason, and leaves both handles as they were. Should opening the write
+// end fail once both have passed their checks (the process out of
+// resources), the read end's handle is closed.
 //
 // The Conn owns both handles, with what [OpenReader] and [OpenWriter] say
 // of them: deadlines, and a Close that ends a pending Read, only where the
