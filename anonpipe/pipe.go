@@ -44,7 +44,7 @@ type config struct {
 // effect. An n outside 1 to 2^31-1 makes the call fail.
 //
 // Without the option, a Linux pipe starts at the kernel's default size and
-// grows to 1 MiB, where the system allows it, once 1 MiB has gone through
+// grows to 512 KiB, where the system allows it, once 1 MiB has gone through
 // one of this process's ends of it: a stream then wakes its reader and
 // writer less often. A pipe given a size keeps it.
 func WithBufferSize(n int) Option {

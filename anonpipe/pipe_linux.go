@@ -7,9 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// streamSize is what a pipe grows to (see growth): Linux's default
-// /proc/sys/fs/pipe-max-size, 16 times the default size.
-const streamSize = 1 << 20
+// streamSize is what a pipe grows to (see growth), 8 times the default:
+// it takes a user 128 pipes of this size to reach the default
+// pipe-user-pages-soft (64 MiB), and measured about as fast as 1 MiB, the
+// most an unprivileged process may ask for (BENCHMARKS.md).
+const streamSize = 512 << 10
 
 // newGrowth returns the growth of end f of a pipe anonpipe made, or nil if
 // WithBufferSize sized it.

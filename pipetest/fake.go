@@ -21,7 +21,7 @@ const (
 	// A pipe that anonpipe made and WithBufferSize did not size grows to
 	// streamSlots pages once an end has moved growAfter bytes.
 	growAfter   = 1 << 20
-	streamSlots = 1 << 20 / pageSize
+	streamSlots = 512 << 10 / pageSize
 	// copySize is the size of the buffer that WriteTo and ReadFrom move
 	// bytes through, as io.Copy's would be.
 	copySize = 32 << 10
