@@ -18,15 +18,8 @@ import (
 // closes c1 and c2, ignoring the errors, and then calls stop, once.
 type MakeConn func() (c1, c2 net.Conn, stop func(), err error)
 
-// Times the suite uses. Only connWatchdogTime and connPromptTime bound
-// calls that should return.
+// Times and sizes of TestConn alone.
 const (
-	// connWatchdogTime is how long a sub-test may run before TestConn takes
-	// it as hung, unless the test's deadline is near: see TestConn.
-	connWatchdogTime = 10 * time.Second
-	connMinWatchdog  = 2 * time.Second
-	// connPromptTime is how long a call that must return "at once" may take.
-	connPromptTime = time.Second
 	// connRacyTime is the deadline of the racing calls of RacyRead and
 	// RacyWrite, renewed after each timeout, as nettest's.
 	connRacyTime = time.Millisecond
@@ -35,15 +28,6 @@ const (
 	// connBufferedTime is how long a small Write, with nobody reading, may
 	// take for the check to count on the connection buffering it.
 	connBufferedTime = 100 * time.Millisecond
-)
-
-const (
-	// connBigWrite is the size of a Write that no connection under test
-	// holds with nobody reading.
-	connBigWrite = 8 << 20
-	// connPartK is how many bytes of a big Write the peer reads to know
-	// that the Write is under way.
-	connPartK = 1000
 	// connMiB is what BasicIO sends each way.
 	connMiB = 1 << 20
 	// connRacers is how many goroutines race in RacyRead, RacyWrite and
@@ -73,10 +57,7 @@ func TestConn(t *testing.T, mc MakeConn) {
 	if mc == nil {
 		t.Fatal("pipetest.TestConn: nil MakeConn")
 	}
-	s := &connSuite{mc: mc, watchdog: connWatchdogTime}
-	if d, ok := t.Deadline(); ok {
-		s.watchdog = max(min(s.watchdog, time.Until(d)/4), connMinWatchdog)
-	}
+	s := &connSuite{mc: mc, watchdog: watchdogFor(t)}
 	s.run(t, "BasicIO", connBasicIO)
 	s.run(t, "PingPong", connPingPong)
 	s.run(t, "RacyRead", connRacyRead)
@@ -113,8 +94,8 @@ func (s *connSuite) bigData() []byte {
 		// Random bytes repeated with a prime period, which no buffer size
 		// divides: as good as all random for the first megabyte the checks
 		// read, and made far faster under -race.
-		base := connPattern(65521, 3)
-		s.big = make([]byte, connBigWrite)
+		base := pattern(65521, 3)
+		s.big = make([]byte, bigWrite)
 		for i := 0; i < len(s.big); i += len(base) {
 			copy(s.big[i:], base)
 		}

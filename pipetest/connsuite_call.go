@@ -1,12 +1,9 @@
 package pipetest
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -45,13 +42,6 @@ type connEnd struct {
 type connCall struct {
 	what  string
 	start time.Time
-}
-
-// connResult is what a Read or Write returned, and when.
-type connResult struct {
-	n   int
-	err error
-	at  time.Time
 }
 
 // finish ends the sub-test: it stops the watchdog and releases the ends.
@@ -143,13 +133,8 @@ func (e *connEnd) track(what string) func() {
 	}
 }
 
-func (e *connEnd) read(p []byte) (int, error) { return e.readReady(p, nil) }
-
-// readReady is read, closing ready, unless it is nil, just before the
-// Read: see connGo.
-func (e *connEnd) readReady(p []byte, ready chan<- struct{}) (int, error) {
+func (e *connEnd) read(p []byte) (int, error) {
 	defer e.track(fmt.Sprintf("Read of %d bytes", len(p)))()
-	connSignal(ready)
 	n, err := e.conn.Read(p)
 	if n < 0 || n > len(p) {
 		e.c.errorf("%s.Read of %d bytes returned %d, %v: a count outside 0..len(p)", e.name, len(p), n, err)
@@ -158,13 +143,8 @@ func (e *connEnd) readReady(p []byte, ready chan<- struct{}) (int, error) {
 	return n, err
 }
 
-func (e *connEnd) write(p []byte) (int, error) { return e.writeReady(p, nil) }
-
-// writeReady is write, closing ready, unless it is nil, just before the
-// Write: see connGo.
-func (e *connEnd) writeReady(p []byte, ready chan<- struct{}) (int, error) {
+func (e *connEnd) write(p []byte) (int, error) {
 	defer e.track(fmt.Sprintf("Write of %d bytes", len(p)))()
-	connSignal(ready)
 	n, err := e.conn.Write(p)
 	switch {
 	case n < 0 || n > len(p):
@@ -182,41 +162,12 @@ func (e *connEnd) close() error {
 	return e.conn.Close()
 }
 
-// goRead reads into p in a new goroutine, as connGo does.
-func (e *connEnd) goRead(p []byte) <-chan connResult {
-	return connGo(func(ready chan<- struct{}) connResult {
-		n, err := e.readReady(p, ready)
-		return connResult{n, err, time.Now()}
-	})
+func (e *connEnd) goRead(p []byte) <-chan result {
+	return goCall(func() result { return res(e.read(p)) })
 }
 
-// goWrite writes p in a new goroutine, as connGo does.
-func (e *connEnd) goWrite(p []byte) <-chan connResult {
-	return connGo(func(ready chan<- struct{}) connResult {
-		n, err := e.writeReady(p, ready)
-		return connResult{n, err, time.Now()}
-	})
-}
-
-// connGo runs call in a new goroutine, whose result comes on the returned
-// channel, and returns once call closes ready, which it does just before it
-// calls the connection's method. The goroutine runs on into the method
-// while the caller wakes up, so the call is almost always in progress when
-// the caller goes on to end it (with Close or a deadline); when it is not,
-// the check tests a call made after, which a conforming connection passes
-// too.
-func connGo[T any](call func(ready chan<- struct{}) T) <-chan T {
-	ready := make(chan struct{})
-	ch := make(chan T, 1)
-	go func() { ch <- call(ready) }()
-	<-ready
-	return ch
-}
-
-func connSignal(ready chan<- struct{}) {
-	if ready != nil {
-		close(ready)
-	}
+func (e *connEnd) goWrite(p []byte) <-chan result {
+	return goCall(func() result { return res(e.write(p)) })
 }
 
 // connWithin waits for the result of a call that must come within d. If it
@@ -245,7 +196,7 @@ func (c *connCheck) promptly(what string, f func()) {
 		defer close(done)
 		f()
 	}()
-	if _, ok := connWithin(c, done, connPromptTime, what+" did not return at once"); !ok {
+	if _, ok := connWithin(c, done, promptTime, what+" did not return at once"); !ok {
 		c.t.FailNow()
 	}
 }
@@ -254,7 +205,7 @@ func (c *connCheck) promptly(what string, f func()) {
 func (e *connEnd) readFull(n int, what string) []byte {
 	e.c.t.Helper()
 	b := make([]byte, n)
-	m, err := io.ReadFull(connReadFunc(e.read), b)
+	m, err := io.ReadFull(readFunc(e.read), b)
 	if err != nil {
 		e.c.t.Fatalf("%s reading %s: got %d of %d bytes, then %v", e.name, what, m, n, err)
 	}
@@ -298,7 +249,7 @@ func (e *connEnd) send(to *connEnd, p []byte, what string) {
 	e.c.t.Helper()
 	ch := e.goWrite(p)
 	connSame(e.c, to.readFull(len(p), what), p, what)
-	r, ok := connWithin(e.c, ch, connPromptTime, e.name+".Write of "+what+", read whole by "+to.name)
+	r, ok := connWithin(e.c, ch, promptTime, e.name+".Write of "+what+", read whole by "+to.name)
 	if !ok {
 		e.c.t.FailNow()
 	}
@@ -323,57 +274,54 @@ func (e *connEnd) sendThenClose(to *connEnd, p []byte, closeName string, closeFn
 			c.t.Fatalf("%s.%s: %v", e.name, closeName, err)
 		}
 	}
-	checkWrite := func(r connResult) {
+	checkWrite := func(r result) {
 		c.t.Helper()
 		if r.n != len(p) || r.err != nil {
 			c.t.Fatalf("%s.Write of %d bytes returned %d, %v; want %d, nil", e.name, len(p), r.n, r.err, len(p))
 		}
 	}
-	tm := time.NewTimer(connBufferedTime)
-	defer tm.Stop()
-	select {
-	case r := <-ch: // buffered
+	if r, pending := blocked(ch, connBufferedTime); !pending {
 		checkWrite(r)
 		closeIt()
 		return to.readToEOF("bytes written before " + e.name + "." + closeName)
-	case <-tm.C: // synchronous, or slow: read first
-		got := to.readFull(len(p), "bytes written before "+e.name+"."+closeName)
-		r, ok := connWithin(c, ch, connPromptTime, e.name+".Write, once "+to.name+" read its bytes")
-		if !ok {
-			c.t.FailNow()
-		}
-		checkWrite(r)
-		closeIt()
-		return append(got, to.readToEOF("what follows the bytes written before "+e.name+"."+closeName)...)
 	}
+	// Synchronous, or slow: read first.
+	got := to.readFull(len(p), "bytes written before "+e.name+"."+closeName)
+	r, ok := connWithin(c, ch, promptTime, e.name+".Write, once "+to.name+" read its bytes")
+	if !ok {
+		c.t.FailNow()
+	}
+	checkWrite(r)
+	closeIt()
+	return append(got, to.readToEOF("what follows the bytes written before "+e.name+"."+closeName)...)
 }
 
 // startBigWrite starts a Write of big data from e, which the connection
-// cannot hold, and has to read the first connPartK bytes of it. The Write
+// cannot hold, and has to read the first partK bytes of it. The Write
 // is then blocked, its result to come on the returned channel; startBigWrite
 // stops the sub-test if it returns before, as nothing has cut it short.
-func (e *connEnd) startBigWrite(to *connEnd) <-chan connResult {
+func (e *connEnd) startBigWrite(to *connEnd) <-chan result {
 	c := e.c
 	c.t.Helper()
 	big := c.s.bigData()
 	ch := e.goWrite(big)
-	got := make(chan connResult, 1)
-	b := make([]byte, connPartK)
+	got := make(chan result, 1)
+	b := make([]byte, partK)
 	go func() {
-		n, err := io.ReadFull(connReadFunc(to.read), b)
-		got <- connResult{n: n, err: err}
+		n, err := io.ReadFull(readFunc(to.read), b)
+		got <- res(n, err)
 	}()
 	select {
 	case r := <-got:
 		if r.err != nil {
 			c.t.Fatalf("%s reading the start of a big Write from %s: got %d of %d bytes, then %v",
-				to.name, e.name, r.n, connPartK, r.err)
+				to.name, e.name, r.n, partK, r.err)
 		}
-		connSame(c, b, big[:connPartK], "the start of a big Write")
+		connSame(c, b, big[:partK], "the start of a big Write")
 		return ch
 	case r := <-ch:
 		c.t.Fatalf("with nobody reading, %s.Write of %d bytes returned %d, %v before %s read %d bytes of it; "+
-			"want it to block once the connection is full", e.name, len(big), r.n, r.err, to.name, connPartK)
+			"want it to block once the connection is full", e.name, len(big), r.n, r.err, to.name, partK)
 		return nil
 	}
 }
@@ -420,7 +368,7 @@ func (e *connEnd) discard() {
 // flood writes to e, in a new goroutine, until a Write fails.
 func (e *connEnd) flood() {
 	go func() {
-		p := connPattern(32<<10, 5)
+		p := pattern(32<<10, 5)
 		for {
 			if _, err := e.write(p); err != nil {
 				return
@@ -429,29 +377,12 @@ func (e *connEnd) flood() {
 	}()
 }
 
-type connReadFunc func([]byte) (int, error)
-
-func (f connReadFunc) Read(p []byte) (int, error) { return f(p) }
-
 // connSame stops the sub-test unless got equals want.
 func connSame(c *connCheck, got, want []byte, what string) {
 	c.t.Helper()
-	if i := connDiffer(got, want); i >= 0 {
+	if i := differ(got, want); i >= 0 {
 		c.t.Fatalf("%s: got %d bytes, want %d; they differ from byte %d on", what, len(got), len(want), i)
 	}
-}
-
-// connDiffer returns the index of the first byte where got and want
-// differ, or where one ends, or -1 if they are equal.
-func connDiffer(got, want []byte) int {
-	if bytes.Equal(got, want) {
-		return -1
-	}
-	i := 0
-	for i < len(got) && i < len(want) && got[i] == want[i] {
-		i++
-	}
-	return i
 }
 
 // needDeadlines skips the sub-test unless c1 has deadlines.
@@ -538,13 +469,3 @@ const (
 	connBroken  = "an error matching anonpipe.ErrBrokenPipe or syscall.EPIPE"
 	connClosed  = "an error matching net.ErrClosed or os.ErrClosed"
 )
-
-// connPattern returns n pseudo-random bytes drawn from seed.
-func connPattern(n int, seed uint64) []byte {
-	b := make([]byte, n+8)
-	rng := rand.NewPCG(seed, 0xc0ffee)
-	for i := 0; i < n; i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
-	}
-	return b[:n]
-}

@@ -26,7 +26,7 @@ func connCloseUnblocksPeerRead(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.Close: %v; want nil", err)
 	}
-	r, ok := connWithin(c, rd, connPromptTime, "c2.Read pending when c1 closed")
+	r, ok := connWithin(c, rd, promptTime, "c2.Read pending when c1 closed")
 	if !ok {
 		c.t.FailNow()
 	}
@@ -49,10 +49,10 @@ func connCloseUnblocksPeerWrite(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.Close: %v; want nil", err)
 	}
-	w, ok := connWithin(c, wr, connPromptTime, "c2.Write blocked when c1 closed")
-	if ok && (w.n >= connBigWrite || !connIsBroken(w.err)) {
+	w, ok := connWithin(c, wr, promptTime, "c2.Write blocked when c1 closed")
+	if ok && (w.n >= bigWrite || !connIsBroken(w.err)) {
 		c.t.Fatalf("c2.Write of %d bytes blocked when c1 closed returned %d, %v; want its count and %s",
-			connBigWrite, w.n, w.err, connBroken)
+			bigWrite, w.n, w.err, connBroken)
 	}
 }
 
@@ -137,7 +137,7 @@ func connCloseRead(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.CloseRead: %v; want nil", err)
 	}
-	r, ok := connWithin(c, rd, connPromptTime, "c1.Read pending when c1.CloseRead was called")
+	r, ok := connWithin(c, rd, promptTime, "c1.Read pending when c1.CloseRead was called")
 	if !ok {
 		c.t.FailNow()
 	}
@@ -172,13 +172,13 @@ func connCloseReadBreaksPeer(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.CloseRead: %v; want nil", err)
 	}
-	w, ok := connWithin(c, wr, connPromptTime, "c2.Write blocked when c1.CloseRead was called")
+	w, ok := connWithin(c, wr, promptTime, "c2.Write blocked when c1.CloseRead was called")
 	if !ok {
 		c.t.FailNow()
 	}
-	if w.n >= connBigWrite || !connIsBroken(w.err) {
+	if w.n >= bigWrite || !connIsBroken(w.err) {
 		c.t.Fatalf("c2.Write of %d bytes blocked when c1.CloseRead was called returned %d, %v; want its count and %s",
-			connBigWrite, w.n, w.err, connBroken)
+			bigWrite, w.n, w.err, connBroken)
 	}
 	var n int
 	c.promptly("c2.Write after c1.CloseRead", func() { n, err = c.e2.write([]byte("anyone?")) })

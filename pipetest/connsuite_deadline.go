@@ -20,7 +20,7 @@ func connReadTimeout(c *connCheck) {
 	if n != 0 || !connIsTimeout(err) {
 		c.t.Fatalf("c1.Read with its deadline in the past returned %d, %v; want 0 and %s", n, err, connTimeout)
 	}
-	p := connPattern(connMiB, 6)
+	p := pattern(connMiB, 6)
 	if n, err := c.e1.write(p); n != len(p) || err != nil {
 		c.t.Fatalf("c1.Write of %d bytes, with only the read deadline past, returned %d, %v; want %d, nil",
 			len(p), n, err, len(p))
@@ -80,28 +80,28 @@ func connPresentTimeout(c *connCheck) {
 	}
 	c.e1.setReadDeadline(time.Now().Add(-time.Hour))
 	c.e1.setWriteDeadline(time.Now().Add(-time.Hour))
-	r, ok := connWithin(c, rd, connPromptTime, "c1.Read pending when its deadline was set in the past")
+	r, ok := connWithin(c, rd, promptTime, "c1.Read pending when its deadline was set in the past")
 	if ok && (r.n != 0 || !connIsTimeout(r.err)) {
 		c.t.Errorf("c1.Read pending when its deadline was set in the past returned %d, %v; want 0 and %s", r.n, r.err, connTimeout)
 	}
-	w, ok := connWithin(c, wr, connPromptTime, "c1.Write blocked when its deadline was set in the past")
+	w, ok := connWithin(c, wr, promptTime, "c1.Write blocked when its deadline was set in the past")
 	if !ok || c.t.Failed() {
 		c.t.FailNow()
 	}
 	big := c.s.bigData()
-	if w.n < connPartK || w.n >= len(big) || !connIsTimeout(w.err) {
+	if w.n < partK || w.n >= len(big) || !connIsTimeout(w.err) {
 		c.t.Fatalf("c1.Write of %d bytes, blocked when its deadline was set in the past after c2 read %d of them, "+
 			"returned %d, %v; want the count of bytes it wrote, from %d to %d, and %s",
-			len(big), connPartK, w.n, w.err, connPartK, len(big)-1, connTimeout)
+			len(big), partK, w.n, w.err, partK, len(big)-1, connTimeout)
 	}
 	// c2 gets the bytes the Write reported, and no more.
 	c.e1.setDeadline(time.Time{})
 	end := []byte("end")
 	ch := c.e1.goWrite(end)
-	want2 := append(slices.Clone(big[connPartK:w.n]), end...)
+	want2 := append(slices.Clone(big[partK:w.n]), end...)
 	connSame(c, c.e2.readFull(len(want2), "the rest of a Write cut short, then a new one"), want2,
 		"what c2 reads after the start of a Write cut short: its rest, up to the count it reported, then a new one")
-	if r, ok := connWithin(c, ch, connPromptTime, "c1.Write of 3 bytes, read by c2"); ok && (r.n != len(end) || r.err != nil) {
+	if r, ok := connWithin(c, ch, promptTime, "c1.Write of 3 bytes, read by c2"); ok && (r.n != len(end) || r.err != nil) {
 		c.t.Fatalf("c1.Write of %q returned %d, %v; want %d, nil", end, r.n, r.err, len(end))
 	}
 }
@@ -149,11 +149,11 @@ func connCloseTimeout(c *connCheck) {
 	if err != nil {
 		c.t.Errorf("c1.Close, with a Read and a Write pending: %v; want nil", err)
 	}
-	if r, ok := connWithin(c, rd, connPromptTime, "c1.Read pending when c1 closed"); ok && (r.n != 0 || r.err == nil) {
+	if r, ok := connWithin(c, rd, promptTime, "c1.Read pending when c1 closed"); ok && (r.n != 0 || r.err == nil) {
 		c.t.Errorf("c1.Read pending when c1 closed returned %d, %v; want 0 and an error", r.n, r.err)
 	}
-	if w, ok := connWithin(c, wr, connPromptTime, "c1.Write blocked when c1 closed"); ok && (w.n >= connBigWrite || w.err == nil) {
-		c.t.Errorf("c1.Write of %d bytes blocked when c1 closed returned %d, %v; want its count and an error", connBigWrite, w.n, w.err)
+	if w, ok := connWithin(c, wr, promptTime, "c1.Write blocked when c1 closed"); ok && (w.n >= bigWrite || w.err == nil) {
+		c.t.Errorf("c1.Write of %d bytes blocked when c1 closed returned %d, %v; want its count and an error", bigWrite, w.n, w.err)
 	}
 }
 

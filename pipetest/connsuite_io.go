@@ -39,11 +39,11 @@ func connBasicIO(c *connCheck) {
 				return
 			}
 		}
-		if i := connDiffer(got, want); i >= 0 {
+		if i := differ(got, want); i >= 0 {
 			c.errorf("%s read %d bytes where the peer wrote %d; they differ from byte %d on", e.name, len(got), len(want), i)
 		}
 	}
-	d1, d2 := connPattern(connMiB, 1), connPattern(connMiB, 2)
+	d1, d2 := pattern(connMiB, 1), pattern(connMiB, 2)
 	wg.Add(4)
 	go send(c.e1, d1, 1)
 	go send(c.e2, d2, 2)
@@ -188,7 +188,7 @@ func connRacyRead(c *connCheck) {
 	select {
 	case <-wrote:
 		// What is still in flight is read at once, or never.
-		tm := time.NewTimer(connPromptTime)
+		tm := time.NewTimer(promptTime)
 		defer tm.Stop()
 		select {
 		case <-done:
@@ -197,7 +197,7 @@ func connRacyRead(c *connCheck) {
 			<-done
 		}
 	case <-done:
-		if _, ok := connWithin(c, wrote, connPromptTime, "c2 writing, once the Reads of c1 had got all it was to write"); !ok {
+		if _, ok := connWithin(c, wrote, promptTime, "c2 writing, once the Reads of c1 had got all it was to write"); !ok {
 			c.t.FailNow()
 		}
 	}

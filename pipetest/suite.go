@@ -43,10 +43,7 @@ func TestPipe(t *testing.T, mp MakePipe) {
 	if mp == nil {
 		t.Fatal("pipetest.TestPipe: nil MakePipe")
 	}
-	s := &suite{mp: mp, watchdog: watchdogTime, big: pattern(bigWrite, 3)}
-	if d, ok := t.Deadline(); ok {
-		s.watchdog = max(min(s.watchdog, time.Until(d)/4), minWatchdog)
-	}
+	s := &suite{mp: mp, watchdog: watchdogFor(t), big: pattern(bigWrite, 3)}
 	s.run(t, "ReadReturnsWhatIsThere", testReadReturnsWhatIsThere)
 	s.run(t, "ZeroLengthRead", testZeroLengthRead)
 	s.run(t, "ZeroLengthWrite", testZeroLengthWrite)
@@ -76,18 +73,9 @@ func TestPipe(t *testing.T, mp MakePipe) {
 	s.run(t, "Drain", testDrain)
 }
 
-// Times the suite uses. Only watchdogTime and promptTime bound calls that
-// should return; the others are how long a call is left blocked to see that
-// it stays so.
+// Times and sizes of TestPipe alone: the times are how long a call is left
+// blocked to see that it stays so.
 const (
-	// watchdogTime is how long a sub-test may run before TestPipe takes it
-	// as hung, or a quarter of the time left to the test's deadline, but at
-	// least minWatchdog. The grace for closing the ends to end it is half
-	// of that.
-	watchdogTime = 10 * time.Second
-	minWatchdog  = 2 * time.Second
-	// promptTime is how long a call that must return "at once" may take.
-	promptTime = time.Second
 	// tick is the short deadline of calls that must block until it passes.
 	tick = 20 * time.Millisecond
 	// fillTime is the deadline of a Write that fills the pipe.
@@ -97,16 +85,10 @@ const (
 	windowTime = 200 * time.Millisecond
 	// longTime is the deadline of a Write that must complete without help.
 	longTime = 5 * time.Second
-	// bigWrite is the size of a Write that no pipe under test can take
-	// whole with nobody reading.
-	bigWrite = 8 << 20
 	// probeSize is the size of the Write that finds out whether a pipe
 	// buffers anything; sub-tests write messages of at most this size
 	// before they read them when the pipe does.
 	probeSize = 16
-	// partK is how many bytes a sub-test reads from a big Write to know
-	// that the Write is under way.
-	partK = 1000
 )
 
 // suite is one run of TestPipe.

@@ -1,13 +1,10 @@
 package pipetest
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"time"
 
@@ -85,23 +82,6 @@ func (c *check) tryClose(end string, close func() error) (err error) {
 	return close()
 }
 
-// result is what a call on an end returned; n is -1 for a call without a
-// count, such as Drain.
-type result struct {
-	n   int
-	err error
-}
-
-func res(n int, err error) result     { return result{n, err} }
-func res64(n int64, err error) result { return result{int(n), err} }
-
-func (r result) String() string {
-	if r.n < 0 {
-		return fmt.Sprint(r.err)
-	}
-	return fmt.Sprintf("%d, %v", r.n, r.err)
-}
-
 func (c *check) goRead(p []byte) <-chan result {
 	return goCall(func() result { return res(c.read(p)) })
 }
@@ -111,27 +91,7 @@ func (c *check) goWrite(p []byte) <-chan result {
 }
 
 func (c *check) goDrain(ctx context.Context) <-chan result {
-	return goCall(func() result { return result{-1, c.drain(ctx)} })
-}
-
-// goCall runs f in a new goroutine, whose result comes on the returned
-// channel, once the goroutine is about to call f.
-//
-// A sub-test that starts a call and then ends it (with Close, a deadline or
-// a cancelled context) must find it under way: an act that comes first
-// makes the call fail at once, which tests something else. Nothing outside
-// a pipe can see that a call is blocked; but the goroutine runs on into f
-// while the scheduler wakes the caller, so f is almost always under way
-// when the caller acts.
-func goCall[T any](f func() T) <-chan T {
-	ready := make(chan struct{})
-	ch := make(chan T, 1)
-	go func() {
-		close(ready)
-		ch <- f()
-	}()
-	<-ready
-	return ch
+	return goCall(func() result { return res(-1, c.drain(ctx)) })
 }
 
 // await returns the result of a call that must come within d, as the
@@ -169,19 +129,6 @@ func (c *check) fails(what string, ch <-chan result, ok func(error) bool, want s
 	}
 }
 
-// blocked reports whether the call whose result comes on ch is still
-// pending after d, and if not, its result.
-func blocked(ch <-chan result, d time.Duration) (result, bool) {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case r := <-ch:
-		return r, false
-	case <-tm.C:
-		return result{}, true
-	}
-}
-
 // send writes p, at most probeSize bytes, and then closes the write end if
 // andClose: at once if the pipe buffers that much, so that the bytes are in
 // the pipe when send returns, and in a new goroutine otherwise. sent waits
@@ -193,7 +140,7 @@ func (c *check) send(p []byte, andClose bool) <-chan result {
 		if err == nil && andClose {
 			err = c.tryClose("write end", c.w.Close)
 		}
-		return result{n, err}
+		return res(n, err)
 	}
 	if !c.buffered() {
 		return goCall(f)
@@ -201,7 +148,7 @@ func (c *check) send(p []byte, andClose bool) <-chan result {
 	ch := make(chan result, 1)
 	ch <- f()
 	c.sent(ch, p) // failing now spares the caller a wait for bytes that will not come
-	ch <- result{len(p), nil}
+	ch <- res(len(p), nil)
 	return ch
 }
 
@@ -224,7 +171,7 @@ func (c *check) readStart(big []byte) <-chan result {
 	b := make([]byte, partK)
 	got := goCall(func() result {
 		n, err := io.ReadFull(readFunc(c.read), b)
-		return result{n, err}
+		return res(n, err)
 	})
 	select {
 	case r := <-got:
@@ -259,18 +206,10 @@ func (c *check) readAll(what string) []byte {
 	return b
 }
 
-type readFunc func([]byte) (int, error)
-
-func (f readFunc) Read(p []byte) (int, error) { return f(p) }
-
 // same fails the sub-test unless got equals want.
 func (c *check) same(got, want []byte, what string) {
 	c.t.Helper()
-	if !bytes.Equal(got, want) {
-		i := 0
-		for i < len(got) && i < len(want) && got[i] == want[i] {
-			i++
-		}
+	if i := differ(got, want); i >= 0 {
 		c.t.Fatalf("%s: got %d bytes, want %d; they differ from byte %d on", what, len(got), len(want), i)
 	}
 }
@@ -388,13 +327,3 @@ const (
 	wantBrokenPipe = "want an error matching anonpipe.ErrBrokenPipe (or syscall.EPIPE), not os.ErrClosed"
 	wantClosed     = "want an error matching os.ErrClosed"
 )
-
-// pattern returns n pseudo-random bytes drawn from seed.
-func pattern(n int, seed uint64) []byte {
-	b := make([]byte, n+8)
-	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	for i := 0; i < n; i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
-	}
-	return b[:n:n]
-}

@@ -55,7 +55,7 @@ func testWriteBufferNotRetained(c *check) {
 			if err == nil {
 				err = c.tryClose("write end", c.w.Close)
 			}
-			return result{n, err}
+			return res(n, err)
 		})
 		defer c.sent(ch, end)
 	}

@@ -64,10 +64,10 @@ func testWriteBlocksWhenFull(c *check) {
 				total += n
 				written.Store(int64(total))
 				if err != nil {
-					return result{total, err}
+					return res(total, err)
 				}
 			}
-			return result{len(big), nil}
+			return res(len(big), nil)
 		})
 		for last := int64(-1); last != written.Load(); {
 			last = written.Load()
