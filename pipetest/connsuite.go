@@ -114,16 +114,12 @@ func (s *connSuite) run(t *testing.T, name string, f func(c *connCheck)) {
 			}
 			t.Fatalf("MakeConn: %v", err)
 		}
-		c := &connCheck{t: t, s: s, stop: stop, calls: map[*connCall]struct{}{}}
+		c := &connCheck{subtest: watch(t, s.watchdog, stop, c1, c2), s: s}
 		c.e1 = &connEnd{c: c, name: "c1", conn: c1}
 		c.e2 = &connEnd{c: c, name: "c2", conn: c2}
-		t.Cleanup(c.finish)
 		if c1 == nil || c2 == nil {
 			t.Fatalf("MakeConn returned a nil connection (c1: %v, c2: %v) and no error", c1, c2)
 		}
-		c.mu.Lock()
-		c.watchdog = time.AfterFunc(s.watchdog, c.fire)
-		c.mu.Unlock()
 		f(c)
 	})
 }

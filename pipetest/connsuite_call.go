@@ -2,32 +2,17 @@ package pipetest
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
-	"slices"
-	"strings"
-	"sync"
-	"testing"
 	"time"
-
-	"github.com/anonpipe/anonpipe/anonpipe"
 )
 
 // connCheck is one sub-test on one connection.
 type connCheck struct {
-	t      *testing.T
+	*subtest
 	s      *connSuite
 	e1, e2 *connEnd
-	stop   func()
-
-	releaseOnce sync.Once
-
-	mu       sync.Mutex
-	watchdog *time.Timer
-	finished bool // t must not be used from other goroutines any more
-	calls    map[*connCall]struct{}
 }
 
 // connEnd is one end of the connection under test, whose calls the check
@@ -38,127 +23,11 @@ type connEnd struct {
 	conn net.Conn
 }
 
-// connCall is a call pending on one of the ends.
-type connCall struct {
-	what  string
-	start time.Time
-}
-
-// finish ends the sub-test: it stops the watchdog and releases the ends.
-func (c *connCheck) finish() {
-	c.mu.Lock()
-	c.finished = true
-	if c.watchdog != nil {
-		c.watchdog.Stop()
-	}
-	c.mu.Unlock()
-	c.release()
-}
-
-// release closes both ends and calls stop, once.
-func (c *connCheck) release() {
-	c.releaseOnce.Do(func() {
-		for _, e := range []*connEnd{c.e1, c.e2} {
-			if e != nil && e.conn != nil {
-				e.conn.Close()
-			}
-		}
-		if c.stop != nil {
-			c.stop()
-		}
-	})
-}
-
-// fire is the watchdog: the sub-test has run for its time.
-func (c *connCheck) fire() {
-	c.mu.Lock()
-	if c.finished {
-		c.mu.Unlock()
-		return
-	}
-	msg := fmt.Sprintf("watchdog: sub-test %s still running after %v; pending: %s",
-		c.t.Name(), c.s.watchdog, c.pendingLocked())
-	c.t.Errorf("%s; closing both ends to end it", msg)
-	c.mu.Unlock()
-	c.release()
-	grace := c.s.watchdog / 2
-	time.AfterFunc(grace, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if !c.finished {
-			panic(fmt.Sprintf("pipetest: %s; %v after closing both ends it has still not ended; pending now: %s",
-				msg, grace, c.pendingLocked()))
-		}
-	})
-}
-
-// pendingLocked describes the pending calls, oldest first. c.mu is held.
-func (c *connCheck) pendingLocked() string {
-	if len(c.calls) == 0 {
-		return "no call on the ends"
-	}
-	list := make([]*connCall, 0, len(c.calls))
-	for k := range c.calls {
-		list = append(list, k)
-	}
-	slices.SortFunc(list, func(a, b *connCall) int { return a.start.Compare(b.start) })
-	s := make([]string, 0, len(list))
-	for _, k := range list {
-		s = append(s, fmt.Sprintf("%s for %v", k.what, time.Since(k.start).Round(time.Millisecond)))
-	}
-	return strings.Join(s, ", ")
-}
-
-// errorf fails the sub-test from any goroutine, unless it has ended.
-func (c *connCheck) errorf(format string, args ...any) {
-	c.t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.finished {
-		c.t.Errorf(format, args...)
-	}
-}
-
-// track records a call as pending until the returned function is called.
-func (e *connEnd) track(what string) func() {
-	c := e.c
-	k := &connCall{what: e.name + "." + what, start: time.Now()}
-	c.mu.Lock()
-	c.calls[k] = struct{}{}
-	c.mu.Unlock()
-	return func() {
-		c.mu.Lock()
-		delete(c.calls, k)
-		c.mu.Unlock()
-	}
-}
-
-func (e *connEnd) read(p []byte) (int, error) {
-	defer e.track(fmt.Sprintf("Read of %d bytes", len(p)))()
-	n, err := e.conn.Read(p)
-	if n < 0 || n > len(p) {
-		e.c.errorf("%s.Read of %d bytes returned %d, %v: a count outside 0..len(p)", e.name, len(p), n, err)
-		n = max(0, min(n, len(p)))
-	}
-	return n, err
-}
-
-func (e *connEnd) write(p []byte) (int, error) {
-	defer e.track(fmt.Sprintf("Write of %d bytes", len(p)))()
-	n, err := e.conn.Write(p)
-	switch {
-	case n < 0 || n > len(p):
-		e.c.errorf("%s.Write of %d bytes returned %d, %v: a count outside 0..len(p)", e.name, len(p), n, err)
-		n = max(0, min(n, len(p)))
-	case n < len(p) && err == nil:
-		e.c.errorf("%s.Write of %d bytes returned %d, nil: a Write that writes less than asked must return an error",
-			e.name, len(p), n)
-	}
-	return n, err
-}
+func (e *connEnd) read(p []byte) (int, error)  { return e.c.checkedRead(e.name+".", e.conn, p) }
+func (e *connEnd) write(p []byte) (int, error) { return e.c.checkedWrite(e.name+".", e.conn, p) }
 
 func (e *connEnd) close() error {
-	defer e.track("Close")()
+	defer e.c.track(e.name + ".Close")()
 	return e.conn.Close()
 }
 
@@ -168,37 +37,6 @@ func (e *connEnd) goRead(p []byte) <-chan result {
 
 func (e *connEnd) goWrite(p []byte) <-chan result {
 	return goCall(func() result { return res(e.write(p)) })
-}
-
-// connWithin waits for the result of a call that must come within d. If it
-// does not, connWithin fails the sub-test naming what, releases the ends to
-// set the call free, waits for it and returns false.
-func connWithin[T any](c *connCheck, ch <-chan T, d time.Duration, what string) (T, bool) {
-	c.t.Helper()
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case r := <-ch:
-		return r, true
-	case <-tm.C:
-		c.t.Errorf("%s: still pending %v later (closing both ends to end it)", what, d)
-		c.release()
-		return <-ch, false
-	}
-}
-
-// promptly runs f, which must return at once, and stops the sub-test if it
-// does not.
-func (c *connCheck) promptly(what string, f func()) {
-	c.t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	if _, ok := connWithin(c, done, promptTime, what+" did not return at once"); !ok {
-		c.t.FailNow()
-	}
 }
 
 // readFull reads exactly n bytes from e, or stops the sub-test.
@@ -248,11 +86,8 @@ func (e *connEnd) expectEOF(what string) {
 func (e *connEnd) send(to *connEnd, p []byte, what string) {
 	e.c.t.Helper()
 	ch := e.goWrite(p)
-	connSame(e.c, to.readFull(len(p), what), p, what)
-	r, ok := connWithin(e.c, ch, promptTime, e.name+".Write of "+what+", read whole by "+to.name)
-	if !ok {
-		e.c.t.FailNow()
-	}
+	e.c.same(to.readFull(len(p), what), p, what)
+	r := await(e.c.subtest, ch, promptTime, e.name+".Write of "+what+", read whole by "+to.name)
 	if r.n != len(p) || r.err != nil {
 		e.c.t.Fatalf("%s.Write of %s (%d bytes) returned %d, %v; want %d, nil", e.name, what, len(p), r.n, r.err, len(p))
 	}
@@ -287,10 +122,7 @@ func (e *connEnd) sendThenClose(to *connEnd, p []byte, closeName string, closeFn
 	}
 	// Synchronous, or slow: read first.
 	got := to.readFull(len(p), "bytes written before "+e.name+"."+closeName)
-	r, ok := connWithin(c, ch, promptTime, e.name+".Write, once "+to.name+" read its bytes")
-	if !ok {
-		c.t.FailNow()
-	}
+	r := await(c.subtest, ch, promptTime, e.name+".Write, once "+to.name+" read its bytes")
 	checkWrite(r)
 	closeIt()
 	return append(got, to.readToEOF("what follows the bytes written before "+e.name+"."+closeName)...)
@@ -317,7 +149,7 @@ func (e *connEnd) startBigWrite(to *connEnd) <-chan result {
 			c.t.Fatalf("%s reading the start of a big Write from %s: got %d of %d bytes, then %v",
 				to.name, e.name, r.n, partK, r.err)
 		}
-		connSame(c, b, big[:partK], "the start of a big Write")
+		c.same(b, big[:partK], "the start of a big Write")
 		return ch
 	case r := <-ch:
 		c.t.Fatalf("with nobody reading, %s.Write of %d bytes returned %d, %v before %s read %d bytes of it; "+
@@ -377,14 +209,6 @@ func (e *connEnd) flood() {
 	}()
 }
 
-// connSame stops the sub-test unless got equals want.
-func connSame(c *connCheck, got, want []byte, what string) {
-	c.t.Helper()
-	if i := differ(got, want); i >= 0 {
-		c.t.Fatalf("%s: got %d bytes, want %d; they differ from byte %d on", what, len(got), len(want), i)
-	}
-}
-
 // needDeadlines skips the sub-test unless c1 has deadlines.
 func (c *connCheck) needDeadlines() {
 	c.t.Helper()
@@ -442,30 +266,3 @@ func (c *connCheck) needCloseWrite() func() error {
 	}
 	return cw.CloseWrite
 }
-
-// connIsTimeout reports whether err is what net.Conn promises on a
-// deadline: it wraps os.ErrDeadlineExceeded, and, as callers test it, is a
-// net.Error whose Timeout is true.
-func connIsTimeout(err error) bool {
-	ne, ok := err.(net.Error)
-	return ok && ne.Timeout() && errors.Is(err, os.ErrDeadlineExceeded)
-}
-
-// connIsClosed reports whether err is the error of a call on a closed
-// connection: net's or os's.
-func connIsClosed(err error) bool {
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
-}
-
-// connIsBroken reports whether err is a broken pipe: anonpipe's, or the
-// EPIPE of a pipe or socket.
-func connIsBroken(err error) bool {
-	return errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, epipe())
-}
-
-// The errors the checks want, for their messages.
-const (
-	connTimeout = "an error matching os.ErrDeadlineExceeded that is a net.Error with Timeout true"
-	connBroken  = "an error matching anonpipe.ErrBrokenPipe or syscall.EPIPE"
-	connClosed  = "an error matching net.ErrClosed or os.ErrClosed"
-)

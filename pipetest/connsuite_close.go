@@ -13,7 +13,7 @@ import (
 func connEOFAfterClose(c *connCheck) {
 	msg := []byte("last words")
 	got := c.e1.sendThenClose(c.e2, msg, "Close", c.e1.close)
-	connSame(c, got, msg, "what c2 reads after c1 wrote and closed")
+	c.same(got, msg, "what c2 reads after c1 wrote and closed")
 	c.e2.expectEOF("again, after io.EOF")
 }
 
@@ -26,10 +26,7 @@ func connCloseUnblocksPeerRead(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.Close: %v; want nil", err)
 	}
-	r, ok := connWithin(c, rd, promptTime, "c2.Read pending when c1 closed")
-	if !ok {
-		c.t.FailNow()
-	}
+	r := await(c.subtest, rd, promptTime, "c2.Read pending when c1 closed")
 	if r.n != 0 || r.err != io.EOF {
 		c.t.Fatalf("c2.Read pending when c1 closed returned %d, %v; want 0, io.EOF", r.n, r.err)
 	}
@@ -49,8 +46,7 @@ func connCloseUnblocksPeerWrite(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.Close: %v; want nil", err)
 	}
-	w, ok := connWithin(c, wr, promptTime, "c2.Write blocked when c1 closed")
-	if ok && (w.n >= bigWrite || !connIsBroken(w.err)) {
+	if w := await(c.subtest, wr, promptTime, "c2.Write blocked when c1 closed"); w.n >= bigWrite || !connIsBroken(w.err) {
 		c.t.Fatalf("c2.Write of %d bytes blocked when c1 closed returned %d, %v; want its count and %s",
 			bigWrite, w.n, w.err, connBroken)
 	}
@@ -111,7 +107,7 @@ func connCloseWrite(c *connCheck) {
 	closeWrite := c.needCloseWrite()
 	msg := []byte("request")
 	got := c.e1.sendThenClose(c.e2, msg, "CloseWrite", closeWrite)
-	connSame(c, got, msg, "what c2 reads after c1 wrote and called CloseWrite")
+	c.same(got, msg, "what c2 reads after c1 wrote and called CloseWrite")
 	c.e2.expectEOF("again, after io.EOF")
 	c.e2.send(c.e1, []byte("reply"), "a reply from c2 after c1.CloseWrite")
 	var n int
@@ -137,10 +133,7 @@ func connCloseRead(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.CloseRead: %v; want nil", err)
 	}
-	r, ok := connWithin(c, rd, promptTime, "c1.Read pending when c1.CloseRead was called")
-	if !ok {
-		c.t.FailNow()
-	}
+	r := await(c.subtest, rd, promptTime, "c1.Read pending when c1.CloseRead was called")
 	if r.n != 0 || r.err == nil {
 		c.t.Fatalf("c1.Read pending when c1.CloseRead was called returned %d, %v; want 0 and an error", r.n, r.err)
 	}
@@ -172,10 +165,7 @@ func connCloseReadBreaksPeer(c *connCheck) {
 	if err != nil {
 		c.t.Fatalf("c1.CloseRead: %v; want nil", err)
 	}
-	w, ok := connWithin(c, wr, promptTime, "c2.Write blocked when c1.CloseRead was called")
-	if !ok {
-		c.t.FailNow()
-	}
+	w := await(c.subtest, wr, promptTime, "c2.Write blocked when c1.CloseRead was called")
 	if w.n >= bigWrite || !connIsBroken(w.err) {
 		c.t.Fatalf("c2.Write of %d bytes blocked when c1.CloseRead was called returned %d, %v; want its count and %s",
 			bigWrite, w.n, w.err, connBroken)

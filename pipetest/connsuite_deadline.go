@@ -80,12 +80,11 @@ func connPresentTimeout(c *connCheck) {
 	}
 	c.e1.setReadDeadline(time.Now().Add(-time.Hour))
 	c.e1.setWriteDeadline(time.Now().Add(-time.Hour))
-	r, ok := connWithin(c, rd, promptTime, "c1.Read pending when its deadline was set in the past")
-	if ok && (r.n != 0 || !connIsTimeout(r.err)) {
+	if r := await(c.subtest, rd, promptTime, "c1.Read pending when its deadline was set in the past"); r.n != 0 || !connIsTimeout(r.err) {
 		c.t.Errorf("c1.Read pending when its deadline was set in the past returned %d, %v; want 0 and %s", r.n, r.err, connTimeout)
 	}
-	w, ok := connWithin(c, wr, promptTime, "c1.Write blocked when its deadline was set in the past")
-	if !ok || c.t.Failed() {
+	w := await(c.subtest, wr, promptTime, "c1.Write blocked when its deadline was set in the past")
+	if c.t.Failed() {
 		c.t.FailNow()
 	}
 	big := c.s.bigData()
@@ -99,9 +98,9 @@ func connPresentTimeout(c *connCheck) {
 	end := []byte("end")
 	ch := c.e1.goWrite(end)
 	want2 := append(slices.Clone(big[partK:w.n]), end...)
-	connSame(c, c.e2.readFull(len(want2), "the rest of a Write cut short, then a new one"), want2,
+	c.same(c.e2.readFull(len(want2), "the rest of a Write cut short, then a new one"), want2,
 		"what c2 reads after the start of a Write cut short: its rest, up to the count it reported, then a new one")
-	if r, ok := connWithin(c, ch, promptTime, "c1.Write of 3 bytes, read by c2"); ok && (r.n != len(end) || r.err != nil) {
+	if r := await(c.subtest, ch, promptTime, "c1.Write of 3 bytes, read by c2"); r.n != len(end) || r.err != nil {
 		c.t.Fatalf("c1.Write of %q returned %d, %v; want %d, nil", end, r.n, r.err, len(end))
 	}
 }
@@ -135,7 +134,7 @@ func connFutureTimeout(c *connCheck) {
 			"want the count of bytes it wrote and a timeout", len(big), connFutureTime, w.n, w.err)
 	}
 	c.e1.setDeadline(time.Time{})
-	connSame(c, c.e2.readFull(w.n, "the bytes of a Write cut short"), big[:w.n], "what c2 reads of a Write cut short")
+	c.same(c.e2.readFull(w.n, "the bytes of a Write cut short"), big[:w.n], "what c2 reads of a Write cut short")
 	c.roundTrip("after the deadline passed and was cleared")
 }
 
@@ -149,10 +148,10 @@ func connCloseTimeout(c *connCheck) {
 	if err != nil {
 		c.t.Errorf("c1.Close, with a Read and a Write pending: %v; want nil", err)
 	}
-	if r, ok := connWithin(c, rd, promptTime, "c1.Read pending when c1 closed"); ok && (r.n != 0 || r.err == nil) {
+	if r, ok := within(c.subtest, rd, promptTime, "c1.Read pending when c1 closed"); ok && (r.n != 0 || r.err == nil) {
 		c.t.Errorf("c1.Read pending when c1 closed returned %d, %v; want 0 and an error", r.n, r.err)
 	}
-	if w, ok := connWithin(c, wr, promptTime, "c1.Write blocked when c1 closed"); ok && (w.n >= bigWrite || w.err == nil) {
+	if w, ok := within(c.subtest, wr, promptTime, "c1.Write blocked when c1 closed"); ok && (w.n >= bigWrite || w.err == nil) {
 		c.t.Errorf("c1.Write of %d bytes blocked when c1 closed returned %d, %v; want its count and an error", bigWrite, w.n, w.err)
 	}
 }

@@ -1,10 +1,7 @@
 package pipetest
 
 import (
-	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,47 +100,17 @@ type suite struct {
 
 // check is one sub-test, on one pipe.
 type check struct {
-	t       *testing.T
-	s       *suite
-	r       io.ReadCloser
-	w       io.WriteCloser
-	release func() // closes both ends, then calls stop; once
-
-	mu    sync.Mutex
-	ended bool           // t must not be used from other goroutines any more
-	calls map[*call]bool // the calls pending on the ends
-}
-
-// call is a call pending on one of the ends, for the watchdog's message.
-type call struct {
-	what  string
-	start time.Time
+	*subtest
+	s *suite
+	r io.ReadCloser
+	w io.WriteCloser
 }
 
 // run runs f as the sub-test name of t, on a new pipe, under a watchdog.
 func (s *suite) run(t *testing.T, name string, f func(c *check)) {
 	t.Run(name, func(t *testing.T) {
 		r, w, stop, err := s.mp()
-		c := &check{t: t, s: s, r: r, w: w, calls: map[*call]bool{}}
-		c.release = sync.OnceFunc(func() {
-			if r != nil {
-				r.Close()
-			}
-			if w != nil {
-				w.Close()
-			}
-			if stop != nil {
-				stop()
-			}
-		})
-		watchdog := time.AfterFunc(s.watchdog, c.hung)
-		t.Cleanup(func() {
-			watchdog.Stop()
-			c.mu.Lock()
-			c.ended = true
-			c.mu.Unlock()
-			c.release()
-		})
+		c := &check{subtest: watch(t, s.watchdog, stop, r, w), s: s, r: r, w: w}
 		if err != nil {
 			t.Fatalf("MakePipe: %v", err)
 		}
@@ -152,54 +119,4 @@ func (s *suite) run(t *testing.T, name string, f func(c *check)) {
 		}
 		f(c)
 	})
-}
-
-// hung is the watchdog of a sub-test that ran too long: it fails it, naming
-// the calls pending, and closes the ends to end them. If the sub-test has
-// still not ended after a grace period, it panics rather than let the test
-// binary stall.
-func (c *check) hung() {
-	c.mu.Lock()
-	if c.ended {
-		c.mu.Unlock()
-		return
-	}
-	msg := fmt.Sprintf("watchdog: sub-test %s still running after %v; pending: %s", c.t.Name(), c.s.watchdog, c.pending())
-	c.t.Errorf("%s; closing both ends to end it", msg)
-	c.mu.Unlock()
-	c.release()
-	grace := c.s.watchdog / 2
-	time.Sleep(grace)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.ended {
-		panic(fmt.Sprintf("pipetest: %s; %v after closing both ends it has still not ended; pending now: %s", msg, grace, c.pending()))
-	}
-}
-
-// pending describes the calls pending on the ends. c.mu is held.
-func (c *check) pending() string {
-	var s []string
-	for k := range c.calls {
-		s = append(s, fmt.Sprintf("%s for %v", k.what, time.Since(k.start).Round(time.Millisecond)))
-	}
-	if len(s) == 0 {
-		return "no call on the ends"
-	}
-	slices.Sort(s)
-	return strings.Join(s, ", ")
-}
-
-// track records a call on an end as pending until the function it returns
-// is called.
-func (c *check) track(what string) func() {
-	k := &call{what, time.Now()}
-	c.mu.Lock()
-	c.calls[k] = true
-	c.mu.Unlock()
-	return func() {
-		c.mu.Lock()
-		delete(c.calls, k)
-		c.mu.Unlock()
-	}
 }

@@ -7,48 +7,12 @@ import (
 	"io"
 	"os"
 	"time"
-
-	"github.com/anonpipe/anonpipe/anonpipe"
 )
 
-// How sub-tests make calls on the ends: each call is tracked for the
-// watchdog and its count checked; calls that must block, or end, run in a
-// goroutine of their own.
+// How TestPipe's sub-tests make calls on the ends: see subtest.go.
 
-// errorf fails the sub-test from any goroutine, unless it has ended.
-func (c *check) errorf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.ended {
-		c.t.Errorf(format, args...)
-	}
-}
-
-// read calls the read end's Read, and checks its count.
-func (c *check) read(p []byte) (int, error) {
-	defer c.track(fmt.Sprintf("Read of %d bytes", len(p)))()
-	n, err := c.r.Read(p)
-	if n < 0 || n > len(p) {
-		c.errorf("Read of %d bytes returned %d, %v: a count outside 0..len(p)", len(p), n, err)
-		n = max(0, min(n, len(p)))
-	}
-	return n, err
-}
-
-// write calls the write end's Write, and checks its count: every Write of
-// every sub-test must not return fewer bytes than asked without an error.
-func (c *check) write(p []byte) (int, error) {
-	defer c.track(fmt.Sprintf("Write of %d bytes", len(p)))()
-	n, err := c.w.Write(p)
-	switch {
-	case n < 0 || n > len(p):
-		c.errorf("Write of %d bytes returned %d, %v: a count outside 0..len(p)", len(p), n, err)
-		n = max(0, min(n, len(p)))
-	case n < len(p) && err == nil:
-		c.errorf("Write of %d bytes returned %d, nil: a Write that writes less than asked must return an error", len(p), n)
-	}
-	return n, err
-}
+func (c *check) read(p []byte) (int, error)  { return c.checkedRead("", c.r, p) }
+func (c *check) write(p []byte) (int, error) { return c.checkedWrite("", c.w, p) }
 
 func (c *check) drain(ctx context.Context) error {
 	defer c.track("Drain")()
@@ -92,32 +56,6 @@ func (c *check) goWrite(p []byte) <-chan result {
 
 func (c *check) goDrain(ctx context.Context) <-chan result {
 	return goCall(func() result { return res(-1, c.drain(ctx)) })
-}
-
-// await returns the result of a call that must come within d, as the
-// sub-test has ended the call or it must not block. If it does not come,
-// await fails the sub-test naming what is still pending, closes both ends
-// to set it free, waits for it, and stops the sub-test.
-func await[T any](c *check, ch <-chan T, d time.Duration, what string) T {
-	c.t.Helper()
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case r := <-ch:
-		return r
-	case <-tm.C:
-	}
-	c.t.Errorf("%s: still pending %v later (closing both ends to end it)", what, d)
-	c.release()
-	<-ch
-	c.t.FailNow()
-	panic("unreachable")
-}
-
-// prompt returns the result of a call that must return at once: see await.
-func (c *check) prompt(what string, ch <-chan result) result {
-	c.t.Helper()
-	return await(c, ch, promptTime, what+" did not return at once")
 }
 
 // fails checks that a call returns at once, with no bytes and an error
@@ -204,14 +142,6 @@ func (c *check) readAll(what string) []byte {
 		c.t.Fatalf("reading %s to EOF: got %d bytes, then %v", what, len(b), err)
 	}
 	return b
-}
-
-// same fails the sub-test unless got equals want.
-func (c *check) same(got, want []byte, what string) {
-	c.t.Helper()
-	if i := differ(got, want); i >= 0 {
-		c.t.Fatalf("%s: got %d bytes, want %d; they differ from byte %d on", what, len(got), len(want), i)
-	}
 }
 
 type readDeadliner interface {
@@ -306,24 +236,3 @@ func (c *check) buffered() bool {
 	}
 	return buffered
 }
-
-func isTimeout(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) && os.IsTimeout(err)
-}
-
-func isClosed(err error) bool {
-	return errors.Is(err, os.ErrClosed)
-}
-
-// isBroken reports whether err is a broken pipe: anonpipe's, or the EPIPE
-// of a bare *os.File, and not a closed end.
-func isBroken(err error) bool {
-	return (errors.Is(err, anonpipe.ErrBrokenPipe) || errors.Is(err, epipe())) && !isClosed(err)
-}
-
-const (
-	timeoutError   = "an error matching os.ErrDeadlineExceeded, for which os.IsTimeout is true"
-	wantTimeout    = "want " + timeoutError
-	wantBrokenPipe = "want an error matching anonpipe.ErrBrokenPipe (or syscall.EPIPE), not os.ErrClosed"
-	wantClosed     = "want an error matching os.ErrClosed"
-)

@@ -38,7 +38,7 @@ func (c *check) goReadFrom(rf io.ReaderFrom) <-chan result {
 func testBrokenPipeWakesBlockedWrite(c *check) {
 	ch := c.readStart(c.s.big)
 	c.closeR()
-	r := await(c, ch, promptTime, fmt.Sprintf("a Write of %d bytes, blocked when the reader closed", bigWrite))
+	r := await(c.subtest, ch, promptTime, fmt.Sprintf("a Write of %d bytes, blocked when the reader closed", bigWrite))
 	if r.n < partK || r.n >= bigWrite || !isBroken(r.err) {
 		c.t.Fatalf("a Write of %d bytes, blocked when the reader closed after reading %d of them, returned %d, %v; "+
 			"want the count it wrote (at least %d, fewer than %d) and an error: %s", bigWrite, partK, r.n, r.err, partK, bigWrite, wantBrokenPipe)
@@ -118,7 +118,7 @@ func (c *check) closedDeadline(what string, end any, noDeadline bool, set func(t
 func testCloseUnblocksRead(c *check) {
 	ch := c.goRead(make([]byte, 1))
 	c.closeR()
-	r := await(c, ch, promptTime, "a Read pending on an empty pipe when its end was closed")
+	r := await(c.subtest, ch, promptTime, "a Read pending on an empty pipe when its end was closed")
 	if r.n != 0 || !isClosed(r.err) {
 		c.t.Fatalf("a Read pending on an empty pipe when its end was closed returned %d, %v; %s", r.n, r.err, wantClosed)
 	}
@@ -127,7 +127,7 @@ func testCloseUnblocksRead(c *check) {
 func testCloseUnblocksWrite(c *check) {
 	ch := c.readStart(c.s.big)
 	c.closeW()
-	r := await(c, ch, promptTime, fmt.Sprintf("a Write of %d bytes, blocked when its end was closed", bigWrite))
+	r := await(c.subtest, ch, promptTime, fmt.Sprintf("a Write of %d bytes, blocked when its end was closed", bigWrite))
 	if r.n < partK || r.n >= bigWrite || !isClosed(r.err) {
 		c.t.Fatalf("a Write of %d bytes, blocked when its end was closed after the reader read %d of them, returned %d, %v; "+
 			"want the count it wrote (at least %d, fewer than %d) and an error matching os.ErrClosed", bigWrite, partK, r.n, r.err, partK, bigWrite)

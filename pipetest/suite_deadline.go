@@ -17,7 +17,7 @@ func testReadDeadline(c *check) {
 	// A deadline in the future passes.
 	c.setReadDeadline(time.Now().Add(tick))
 	what := fmt.Sprintf("a Read of an empty pipe with a deadline %v ahead", tick)
-	if r := await(c, c.goRead(buf), tick+promptTime, what); r.n != 0 || !isTimeout(r.err) {
+	if r := await(c.subtest, c.goRead(buf), tick+promptTime, what); r.n != 0 || !isTimeout(r.err) {
 		c.t.Fatalf("%s returned %d, %v; %s", what, r.n, r.err, wantTimeout)
 	}
 
@@ -43,7 +43,7 @@ func testReadDeadline(c *check) {
 		ch := c.goRead(buf)
 		c.setReadDeadline(time.Now().Add(d))
 		what := fmt.Sprintf("a Read blocked on an empty pipe when its deadline was set %v from now", d)
-		if r := await(c, ch, max(d, 0)+promptTime, what); r.n != 0 || !isTimeout(r.err) {
+		if r := await(c.subtest, ch, max(d, 0)+promptTime, what); r.n != 0 || !isTimeout(r.err) {
 			c.t.Fatalf("%s returned %d, %v; %s", what, r.n, r.err, wantTimeout)
 		}
 		c.setReadDeadline(time.Time{})
@@ -75,7 +75,7 @@ func testWriteDeadline(c *check) {
 	big := c.s.big
 	c.setWriteDeadline(time.Now().Add(tick))
 	what := fmt.Sprintf("with nobody reading, a Write of %d bytes with a deadline %v ahead", len(big), tick)
-	r := await(c, c.goWrite(big), tick+promptTime, what)
+	r := await(c.subtest, c.goWrite(big), tick+promptTime, what)
 	if r.n >= len(big) || !isTimeout(r.err) {
 		c.t.Fatalf("%s returned %d, %v; want fewer bytes and %s", what, r.n, r.err, timeoutError)
 	}
@@ -88,7 +88,7 @@ func testWriteDeadline(c *check) {
 		ch := c.readStart(big)
 		c.setWriteDeadline(time.Now().Add(d))
 		what := fmt.Sprintf("a Write of %d bytes, blocked after the reader took %d, when its deadline was set %v from now", len(big), partK, d)
-		r := await(c, ch, max(d, 0)+promptTime, what)
+		r := await(c.subtest, ch, max(d, 0)+promptTime, what)
 		if r.n < partK || r.n >= len(big) || !isTimeout(r.err) {
 			c.t.Fatalf("%s returned %d, %v; want the count it wrote (at least %d, fewer than %d) and %s",
 				what, r.n, r.err, partK, len(big), timeoutError)
@@ -144,7 +144,7 @@ func testDrain(c *check) {
 	// It returns once the reader has read them.
 	ch := c.goDrain(bg)
 	c.same(c.readFull(len(msg), "bytes to drain"), msg, "bytes to drain")
-	if err = await(c, ch, promptTime, "Drain, when the reader read everything").err; err != nil {
+	if err = await(c.subtest, ch, promptTime, "Drain, when the reader read everything").err; err != nil {
 		c.t.Fatalf("Drain returned %v when the reader read everything; want nil", err)
 	}
 
@@ -153,14 +153,14 @@ func testDrain(c *check) {
 	ctx, cancel = context.WithCancel(bg)
 	ch = c.goDrain(ctx)
 	cancel()
-	if err = await(c, ch, promptTime, "Drain with a byte unread, when its context was cancelled").err; err != context.Canceled {
+	if err = await(c.subtest, ch, promptTime, "Drain with a byte unread, when its context was cancelled").err; err != context.Canceled {
 		c.t.Fatalf("Drain with a byte unread returned %v when its context was cancelled; want context.Canceled", err)
 	}
 
 	// Closing the writer ends a Drain waiting on it.
 	ch = c.goDrain(bg)
 	c.closeW()
-	if err = await(c, ch, promptTime, "Drain with a byte unread, when the writer closed").err; !isClosed(err) {
+	if err = await(c.subtest, ch, promptTime, "Drain with a byte unread, when the writer closed").err; !isClosed(err) {
 		c.t.Fatalf("Drain with a byte unread returned %v when the writer closed; %s", err, wantClosed)
 	}
 }
