@@ -14,16 +14,14 @@ const connNetwork = "anonpipe"
 
 // ConnPipe returns the two ends of a new in-memory connection: what is
 // written to a is read from b, and what is written to b is read from a. Each
-// direction is a pipe made by [Pipe] with opts, so it holds 64 KiB unless
-// [WithCapacity] says otherwise, blocks when full, and has a Pipe's
+// direction is a pipe made by [Pipe] with opts, with a Pipe's capacity,
 // deadlines, atomic writes, EOF and broken pipe. The ends pass [TestConn].
 // Unlike net.Pipe, which holds nothing, a Conn lets a test write a request
 // before the far end reads it, as a real connection does.
 //
 // Every option applies to both directions, each counting its own bytes: the
-// read faults ([WithReadLimit], [WithReadRandom], [WithReadError],
-// [WithReadHang], [WithReadClose], [WithReadLatency]) to the Reads of a and
-// of b, [WithWriteError] to the Writes of each. So WithReadHang(n) makes a
+// read faults (WithRead...) to the Reads of a and of b, [WithWriteError] to
+// the Writes of each. So WithReadHang(n) makes a
 // peer that stops reading, and a's own Reads stop after n bytes too; with
 // WithReadClose(n), each end's read direction closes once it has read n
 // bytes, as [Conn.CloseRead] does. ConnPipe panics if an option is nil.

@@ -13,9 +13,8 @@ import (
 // closes r and w, then calls stop.
 type MakePipe func() (r io.ReadCloser, w io.WriteCloser, stop func(), err error)
 
-// TestPipe checks that the pipes mp makes behave as Linux pipes do through
-// [anonpipe.Reader] and [anonpipe.Writer], in a sub-test per behaviour,
-// each on a new pipe:
+// TestPipe checks that mp's pipes behave as Linux pipes through
+// [anonpipe.Reader] and [anonpipe.Writer], a sub-test per behaviour:
 //
 //   - ReadReturnsWhatIsThere, ZeroLengthRead, ZeroLengthWrite: Reads do not
 //     wait for more; calls of no bytes move none.
@@ -30,8 +29,8 @@ type MakePipe func() (r io.ReadCloser, w io.WriteCloser, stop func(), err error)
 //   - BufferNotRetained, RandomMegabyte, ReadFromWriteTo, Drain: bytes
 //     survive any sizes and copies; Drain waits for the reader.
 //
-// A sub-test skips if the ends lack a method it needs: deadline setters not
-// returning os.ErrNoDeadline, Drain, ReadFrom, WriteTo. The pipe may hold
+// A sub-test skips where the ends lack what it needs: deadlines, Drain,
+// ReadFrom or WriteTo. The pipe may hold
 // from nothing to under 8 MiB. A sub-test running after 10 s fails, naming
 // the pending calls, and its ends are closed; if it still runs, TestPipe
 // panics.
