@@ -12,8 +12,8 @@ const growAfter = 1 << 20
 // fill or empty the buffer, the two take turns instead of working side by
 // side. Linux's default 64 KiB lasts tens of microseconds between two Go
 // programs streaming, which on a virtual machine is about what a wake-up
-// across processors takes (BENCHMARKS.md). A larger buffer fixes that, but Linux
-// charges every pipe's size to its user, and past a limit
+// across processors takes (BENCHMARKS.md). A larger buffer fixes that, but
+// Linux charges every pipe's size to its user, and past a limit
 // (/proc/sys/fs/pipe-user-pages-soft) gives that user's new pipes, in any
 // of their programs, a few pages only: so a pipe grows only once it has
 // carried growAfter bytes, and pipes used for a few messages keep the
