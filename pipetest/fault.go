@@ -37,9 +37,9 @@ type config struct {
 // WithCapacity sets how many bytes the pipe holds: n rounded up to a
 // power-of-two number of 4096-byte pages, as Linux rounds it. Without it the
 // pipe holds 65536 bytes, and 512 KiB once 1 MiB has gone through an end, as
-// an anonpipe pipe on Linux does. As on Linux, a Write may take a page of its own, and a Read frees a
-// page only once it has read all of it, so 16 Writes of 3000 bytes fill
-// 64 KiB. Memory follows the bytes held, not n. WithCapacity panics unless
+// an anonpipe pipe on Linux does. As on Linux, a Write may take a page of its
+// own, and a Read frees a page only once it has read all of it, so 16 Writes
+// of 3000 bytes fill 64 KiB. Memory follows the bytes held, not n. WithCapacity panics unless
 // 1 <= n <= 2147483647 (1 GiB with 32-bit ints), as [anonpipe.WithBufferSize].
 func WithCapacity(n int) Option {
 	if n < 1 || n > maxCapacity {
