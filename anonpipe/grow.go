@@ -24,9 +24,9 @@ type growth struct {
 }
 
 // add counts n bytes moved through the end, and grows the pipe as their
-// total passes growAfter.
+// total passes growAfter. Past it, a load is all it costs: no more counting.
 func (g *growth) add(n int64) {
-	if g == nil || n <= 0 {
+	if g == nil || n <= 0 || g.moved.Load() >= growAfter {
 		return
 	}
 	if m := g.moved.Add(n); m >= growAfter && m-n < growAfter {

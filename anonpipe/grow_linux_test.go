@@ -17,13 +17,23 @@ import (
 func pipeSize(t *testing.T, f *os.File) int {
 	t.Helper()
 	is := is.New(t)
-	rc, err := f.SyscallConn()
-	is.NoErr(err) // reaching the descriptor
-	size := 0
-	var serr error
-	is.NoErr(rc.Control(func(fd uintptr) { size, serr = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0) })) // asking its size
-	is.NoErr(serr)                                                                                  // F_GETPIPE_SZ works
+	size, err := pipeSizeOf(f)
+	is.NoErr(err) // asking the pipe's size
 	return size
+}
+
+// pipeSizeOf is pipeSize for where a test cannot fail: on another
+// goroutine.
+func pipeSizeOf(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	size, serr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) { size, serr = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0) }); err != nil {
+		return 0, err
+	}
+	return size, serr
 }
 
 const (
@@ -173,7 +183,10 @@ func TestChildPipesGrow(t *testing.T) {
 	go func() {
 		err := writeMebibyte(writerOnly{w})
 		if err == nil {
-			err = pipeSizeIs(w.File(), grown)
+			var size int
+			if size, err = pipeSizeOf(w.File()); err == nil && size != grown {
+				err = fmt.Errorf("the pipe to the child holds %d bytes, want %d", size, grown)
+			}
 		}
 		wrote <- errors.Join(err, w.Close())
 	}()
@@ -181,24 +194,4 @@ func TestChildPipesGrow(t *testing.T) {
 	is.NoErr(<-wrote)                      // writing, and the pipe to the child has grown
 	is.Equal(pipeSize(t, r.File()), grown) // the pipe from the child has grown
 	is.NoErr(c.Wait())                     // the child's exit
-}
-
-// pipeSizeIs checks the size of f's pipe where a test cannot: on another
-// goroutine.
-func pipeSizeIs(f *os.File, want int) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	size, serr := 0, error(nil)
-	if err := rc.Control(func(fd uintptr) { size, serr = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0) }); err != nil {
-		return err
-	}
-	if serr != nil {
-		return serr
-	}
-	if size != want {
-		return fmt.Errorf("the pipe to the child holds %d bytes, want %d", size, want)
-	}
-	return nil
 }

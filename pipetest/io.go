@@ -308,7 +308,7 @@ func (p *pipe) pause() error {
 // Writer has written, the last k included. (The Reader's count, which
 // anonpipe also watches, never passes the Writer's.) p.mu is held.
 func (p *pipe) streamed(total, k int64) {
-	if p.cfg.sized || total < growAfter || total-k >= growAfter || p.slots >= streamSlots {
+	if p.cfg.sized || total < growAfter || total-k >= growAfter {
 		return
 	}
 	p.slots = streamSlots
