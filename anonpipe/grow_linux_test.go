@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -194,4 +195,23 @@ func TestChildPipesGrow(t *testing.T) {
 	is.NoErr(<-wrote)                      // writing, and the pipe to the child has grown
 	is.Equal(pipeSize(t, r.File()), grown) // the pipe from the child has grown
 	is.NoErr(c.Wait())                     // the child's exit
+}
+
+// TestPipeGrowsThroughExecStdin hands a Reader to exec.Cmd.Stdin, which
+// os/exec copies into the child's stdin on a goroutine of its own
+// (io.Copy, so the Reader's WriteTo): that copy counts too.
+func TestPipeGrowsThroughExecStdin(t *testing.T) {
+	is := is.New(t)
+	if _, err := exec.LookPath("cat"); err != nil {
+		t.Skip("no cat on this system")
+	}
+	r, w := pipe(t)
+	cmd := exec.Command("cat")
+	cmd.Stdin, cmd.Stdout = r, io.Discard
+	is.NoErr(cmd.Start()) // starting cat
+	wrote := make(chan error, 1)
+	go func() { wrote <- writeMebibyte(w.File()) }()
+	is.NoErr(<-wrote)                      // writing a mebibyte, which os/exec copies to cat
+	is.NoErr(cmd.Wait())                   // cat read it all and exited
+	is.Equal(pipeSize(t, r.File()), grown) // the pipe has grown
 }
